@@ -1,0 +1,86 @@
+/* db.h - the PostgreSQL connection: the only place PQconnect* appears.
+ *
+ * A struct db owns one libpq connection.  It connects with retry and
+ * backoff, notices when the server went away, and reconnects on the next
+ * call.  Queries are parameterised only: values never become SQL text.
+ */
+#ifndef TC_DB_H
+#define TC_DB_H
+
+#include <libpq-fe.h>
+#include <stdint.h>
+
+#include "common.h"
+
+struct db; /* opaque */
+
+enum db_error {
+    DB_OK = 0,
+    DB_ERR_CONNECTION, /* server unreachable or connection lost (class 08, 57P0x) */
+    DB_ERR_UNIQUE,     /* 23505 */
+    DB_ERR_CHECK,      /* 23514, 23502: a constraint said no */
+    DB_ERR_FOREIGN,    /* 23503 */
+    DB_ERR_RETRY,      /* 40001, 40P01: serialization failure or deadlock */
+    DB_ERR_OTHER,
+};
+
+/* conninfo: any libpq connection string or URI; "" uses the PG* environment.
+ * The string is copied.  Nothing is connected yet. */
+struct db *db_new(const char *conninfo);
+void db_free(struct db *db); /* NULL is fine */
+
+/*
+ * Connect, retrying with exponential backoff (0.1 s doubling to 5 s) until
+ * `give_up_ms` has passed (0 = try once, <0 = keep trying until
+ * db_stop_retrying() is called).  Every failed attempt is logged once.
+ */
+int db_connect(struct db *db, int64_t give_up_ms) TC_MUST_CHECK;
+
+/* Make a blocking db_connect() in another thread return (signal safe). */
+void db_stop_retrying(struct db *db);
+
+/* Connected and usable right now? */
+int db_is_connected(const struct db *db);
+
+/*
+ * Run one statement with text parameters ($1...; NULL values are SQL NULL).
+ * Returns the result when it succeeded (caller PQclears it), NULL on error:
+ * the error is logged with its SQLSTATE and kept for db_last_error().  If the
+ * connection was lost the next call reconnects first (one attempt, so a
+ * caller's loop decides how long to keep going).
+ */
+PGresult *db_query(struct db *db, const char *sql, int nparams, const char *const *params)
+    TC_MUST_CHECK;
+
+/* db_query() that only reports success; for statements without rows. */
+int db_exec(struct db *db, const char *sql, int nparams, const char *const *params)
+    TC_MUST_CHECK;
+
+/* Run a trusted multi-statement script (a migration file), no parameters. */
+int db_exec_script(struct db *db, const char *script) TC_MUST_CHECK;
+
+/* Transactions: BEGIN / COMMIT / ROLLBACK (rollback never fails loudly). */
+int db_begin(struct db *db) TC_MUST_CHECK;
+int db_commit(struct db *db) TC_MUST_CHECK;
+void db_rollback(struct db *db);
+
+/*
+ * Run fn inside a transaction: commit if it returns 0, roll back otherwise.
+ * Serialization failures and deadlocks are retried up to three times.
+ */
+int db_transaction(struct db *db, int (*fn)(struct db *db, void *arg), void *arg) TC_MUST_CHECK;
+
+enum db_error db_last_error(const struct db *db);
+const char *db_last_sqlstate(const struct db *db); /* "" if none */
+const char *db_last_message(const struct db *db);  /* primary message, "" if none */
+
+/* The raw connection, for LISTEN sockets and COPY; NULL when disconnected. */
+PGconn *db_conn(struct db *db);
+
+/* Build the parameter count and array of db_query() from a list of strings. */
+#define DB_PARAMS(...) \
+    (int)(sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *)), \
+        (const char *const[]){ __VA_ARGS__ }
+#define DB_NO_PARAMS 0, NULL
+
+#endif
