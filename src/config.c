@@ -33,6 +33,16 @@ static const struct cfg_opt cfg_opts[] = {
       "name of this instance in the instances table; empty means hostname:pid" },
     { "lease", CFG_DURATION, CFG_AT(lease_us), "30s",
       "how long a claim or heartbeat stays valid without renewal (at least 3s)" },
+    { "max_running", CFG_INT, CFG_AT(max_running), "16",
+      "executions this instance runs at once (1-10000)" },
+    { "batch", CFG_INT, CFG_AT(batch), "100",
+      "due jobs fetched per claim round (1-10000)" },
+    { "max_poll", CFG_DURATION, CFG_AT(max_poll_us), "10s",
+      "longest sleep between two looks at the jobs table (100ms-1h)" },
+    { "grace", CFG_DURATION, CFG_AT(grace_us), "30s",
+      "on SIGTERM, how long running tasks may finish before they are killed" },
+    { "misfire_grace", CFG_DURATION, CFG_AT(misfire_grace_us), "10s",
+      "how late a fire time may start and still count as on time (1s-1d)" },
 };
 
 const struct cfg_opt *
@@ -56,6 +66,45 @@ set_error(struct config_error *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
     va_end(ap);
+}
+
+/* Bounds checks by name, so the table stays one line per option. */
+static const struct {
+    const char *name;
+    int64_t min, max; /* ints as they are; durations in microseconds */
+} cfg_bounds[] = {
+    { "lease", 3000000, INT64_C(86400000000) },
+    { "max_running", 1, 10000 },
+    { "batch", 1, 10000 },
+    { "max_poll", 100000, INT64_C(3600000000) },
+    { "grace", 0, INT64_C(86400000000) },
+    { "misfire_grace", 1000000, INT64_C(86400000000) },
+};
+
+/* Check v against the bounds of opt; fills err and returns -1 if outside. */
+static int
+check_bounds(const struct cfg_opt *opt, int64_t v, const char *value, const char *where,
+             struct config_error *err)
+{
+    for (size_t i = 0; i < TC_ARRAY_LEN(cfg_bounds); i++) {
+        if (strcmp(cfg_bounds[i].name, opt->name) != 0)
+            continue;
+        if (v >= cfg_bounds[i].min && v <= cfg_bounds[i].max)
+            return 0;
+        if (opt->type == CFG_DURATION) {
+            char lo[32], hi[32];
+            if (duration_format(cfg_bounds[i].min, lo, sizeof(lo)) < 0 ||
+                duration_format(cfg_bounds[i].max, hi, sizeof(hi)) < 0)
+                snprintf(lo, sizeof(lo), "?");
+            set_error(err, "%s: %s: '%s' is out of range (%s to %s)", where, opt->name, value, lo,
+                      hi);
+        } else {
+            set_error(err, "%s: %s: '%s' is out of range (%lld to %lld)", where, opt->name, value,
+                      (long long)cfg_bounds[i].min, (long long)cfg_bounds[i].max);
+        }
+        return -1;
+    }
+    return 0;
 }
 
 /* Levenshtein distance, bounded: good enough for "did you mean". */
@@ -153,11 +202,23 @@ set_value(struct config *cfg, const struct cfg_opt *opt, const char *value, cons
                       derr.msg, value);
             return -1;
         }
-        if (strcmp(opt->name, "lease") == 0 && us < 3 * INT64_C(1000000)) {
-            set_error(err, "%s: lease: '%s' is too short (at least 3s)", where, value);
+        if (check_bounds(opt, us, value, where, err) < 0)
+            return -1;
+        *(int64_t *)field = us;
+        return 0;
+    }
+    case CFG_INT: {
+        char *end;
+        long long v;
+        errno = 0;
+        v = strtoll(value, &end, 10);
+        if (errno != 0 || end == value || *end != '\0') {
+            set_error(err, "%s: %s: '%s' is not a whole number", where, opt->name, value);
             return -1;
         }
-        *(int64_t *)field = us;
+        if (check_bounds(opt, v, value, where, err) < 0)
+            return -1;
+        *(int *)field = (int)v;
         return 0;
     }
     }

@@ -18,6 +18,11 @@ struct config {
     char *instance_id;    /* owned; "" = hostname:pid, filled in by serve */
     int log_level;        /* enum log_level */
     int64_t lease_us;     /* how long a claim lasts without renewal */
+    int max_running;      /* executions this instance runs at once */
+    int batch;            /* due rows fetched per claim round */
+    int64_t max_poll_us;  /* longest sleep between looks at the jobs table */
+    int64_t grace_us;     /* on SIGTERM, how long running tasks may finish */
+    int64_t misfire_grace_us; /* how late a fire time may start and still count */
     char *config_file;    /* owned; the file that was read, NULL if none */
     /* What config_load() was given, so that config_reload() can re-read the
      * same sources in the same order. */
@@ -30,7 +35,7 @@ struct config_error {
     char msg[512]; /* one line, names the file, line and key when it can */
 };
 
-enum cfg_type { CFG_STRING, CFG_DURATION, CFG_LOG_LEVEL };
+enum cfg_type { CFG_STRING, CFG_INT, CFG_DURATION, CFG_LOG_LEVEL };
 
 struct cfg_opt {
     const char *name;    /* key in the file; "--name-with-dashes" as a flag */

@@ -24,6 +24,8 @@ struct db {
     char *conninfo;          /* owned */
     PGconn *conn;            /* owned; NULL when disconnected */
     atomic_int stop;         /* set by db_stop_retrying() */
+    int (*on_connect)(struct db *db, void *arg);
+    void *on_connect_arg;    /* borrowed */
     enum db_error last_error;
     char last_sqlstate[6];
     char last_message[256];
@@ -129,7 +131,47 @@ connect_once(struct db *db)
     }
     db->conn = conn;
     set_last(db, DB_OK, "", "");
+    if (db->on_connect != NULL && db->on_connect(db, db->on_connect_arg) < 0) {
+        PQfinish(db->conn);
+        db->conn = NULL;
+        if (db->last_error == DB_OK)
+            set_last(db, DB_ERR_CONNECTION, "", "session set-up failed");
+        return -1;
+    }
     return 0;
+}
+
+void
+db_on_connect(struct db *db, int (*fn)(struct db *db, void *arg), void *arg)
+{
+    db->on_connect = fn;
+    db->on_connect_arg = arg;
+}
+
+int
+db_socket(struct db *db)
+{
+    return db_is_connected(db) ? PQsocket(db->conn) : -1;
+}
+
+int
+db_take_notifies(struct db *db)
+{
+    PGnotify *n;
+    int got = 0;
+
+    if (!db_is_connected(db))
+        return -1;
+    if (PQconsumeInput(db->conn) == 0) {
+        set_last(db, DB_ERR_CONNECTION, "08006", PQerrorMessage(db->conn));
+        log_warn("lost database connection", "error=%s", db->last_message);
+        return -1;
+    }
+    while ((n = PQnotifies(db->conn)) != NULL) {
+        got = 1;
+        PQfreemem(n);
+    }
+    return got;
 }
 
 int
@@ -324,4 +366,18 @@ const char *
 db_last_message(const struct db *db)
 {
     return db->last_message;
+}
+
+int64_t
+db_get_int64(const PGresult *res, int row, int col, int64_t dflt)
+{
+    if (PQgetisnull(res, row, col))
+        return dflt;
+    return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+int
+db_get_bool(const PGresult *res, int row, int col)
+{
+    return !PQgetisnull(res, row, col) && PQgetvalue(res, row, col)[0] == 't';
 }

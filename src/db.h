@@ -39,6 +39,13 @@ int db_connect(struct db *db, int64_t give_up_ms) TC_MUST_CHECK;
 /* Make a blocking db_connect() in another thread return (signal safe). */
 void db_stop_retrying(struct db *db);
 
+/*
+ * Call fn after every successful (re)connect, before any other statement:
+ * session settings and LISTEN do not survive a reconnect.  If fn fails the
+ * connection is dropped and the connect counts as failed.
+ */
+void db_on_connect(struct db *db, int (*fn)(struct db *db, void *arg), void *arg);
+
 /* Connected and usable right now? */
 int db_is_connected(const struct db *db);
 
@@ -76,6 +83,20 @@ const char *db_last_message(const struct db *db);  /* primary message, "" if non
 
 /* The raw connection, for LISTEN sockets and COPY; NULL when disconnected. */
 PGconn *db_conn(struct db *db);
+
+/* The socket to poll for notifications, or -1 when disconnected. */
+int db_socket(struct db *db);
+
+/*
+ * Read what the server sent while we were idle and report whether a
+ * NOTIFY arrived on any channel (1), none (0), or the connection broke (-1;
+ * the next query reconnects).  Never blocks.
+ */
+int db_take_notifies(struct db *db);
+
+/* A column as int64 (NULL gives dflt) and as a bool ("t"). */
+int64_t db_get_int64(const PGresult *res, int row, int col, int64_t dflt);
+int db_get_bool(const PGresult *res, int row, int col);
 
 /* Build the parameter count and array of db_query() from a list of strings. */
 #define DB_PARAMS(...) \

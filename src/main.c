@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli_cron.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -30,10 +31,12 @@ struct subcommand {
 
 static int cmd_version(struct config *cfg, int argc, char **argv);
 static int cmd_migrate(struct config *cfg, int argc, char **argv);
+static int cmd_cron(struct config *cfg, int argc, char **argv);
 
 static const struct subcommand subcommands[] = {
     { "serve", 1, serve_main, "run an instance (scheduler and heartbeat)" },
     { "migrate", 1, cmd_migrate, "create or upgrade the database schema" },
+    { "cron", 0, cmd_cron, "preview and check schedule expressions" },
     { "version", 0, cmd_version, "print the version" },
 };
 
@@ -87,6 +90,13 @@ cmd_version(struct config *cfg, int argc, char **argv)
     }
     printf("tablecron %s\n", PACKAGE_VERSION);
     return 0;
+}
+
+static int
+cmd_cron(struct config *cfg, int argc, char **argv)
+{
+    (void)cfg;
+    return cli_cron_main(argc, argv);
 }
 
 static void

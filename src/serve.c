@@ -6,8 +6,11 @@
  *
  * Duties (each at its own period):
  *   heartbeat   every lease/3: instances.heartbeat_at = now()
+ *   scheduler   whenever scheduler_tick() asks (see scheduler.c)
  *   reload      on SIGHUP: re-read the config; a bad file keeps the old one
- *   stop        on SIGTERM/SIGINT: mark the instance stopped, exit 0
+ *   stop        on SIGTERM/SIGINT: stop claiming, let tasks finish (grace),
+ *               release their jobs, mark the instance stopped, exit 0;
+ *               a second signal exits at once
  */
 #include <autoconfig.h>
 
@@ -24,6 +27,7 @@
 #include "db.h"
 #include "instance.h"
 #include "log.h"
+#include "scheduler.h"
 #include "serve.h"
 
 static int signal_pipe[2] = { -1, -1 };
@@ -95,32 +99,56 @@ static void
 usage(FILE *out)
 {
     fprintf(out,
-            "usage: tablecron serve [--instance-id ID] [--lease DURATION] [config flags]\n"
+            "usage: tablecron serve [--no-scheduler] [--instance-id ID] [--lease DURATION]\n"
+            "                       [--max-running N] [--batch N] [--max-poll DURATION]\n"
+            "                       [--grace DURATION] [config flags]\n"
             "\n"
-            "Run a tablecron instance: it registers itself in the instances table,\n"
-            "heartbeats every lease/3 and marks itself stopped on SIGTERM or SIGINT.\n"
-            "SIGHUP re-reads the configuration file.\n");
+            "Run a tablecron instance: it registers itself in the instances table and\n"
+            "heartbeats every lease/3; its scheduler claims due jobs, runs them and\n"
+            "records every run in the executions table.\n"
+            "  --no-scheduler   do not claim or run jobs (heartbeat only)\n"
+            "SIGTERM/SIGINT: stop claiming, let running tasks finish for the grace period,\n"
+            "then kill them and release their jobs.  SIGHUP re-reads the configuration.\n");
+}
+
+static struct scheduler *
+make_scheduler(const struct config *cfg, const char *instance_id, struct db *db)
+{
+    struct scheduler_opts opts;
+
+    opts.instance_id = instance_id;
+    opts.lease_us = cfg->lease_us;
+    opts.max_running = cfg->max_running;
+    opts.batch = cfg->batch;
+    opts.max_poll_us = cfg->max_poll_us;
+    opts.grace_us = cfg->grace_us;
+    opts.misfire_grace_us = cfg->misfire_grace_us;
+    return scheduler_new(&opts, db);
 }
 
 int
 serve_main(struct config *cfg, int argc, char **argv)
 {
     struct db *db = NULL;
+    struct scheduler *sched = NULL;
     struct instance_info info;
     char instance_id[300]; /* a copy: a reload replaces cfg's strings */
     int64_t period_ms = cfg->lease_us / 3000;
-    int64_t next_heartbeat;
-    int registered = 0;
+    int64_t next_heartbeat, give_up_ms = INT64_MAX;
+    int registered = 0, no_scheduler = 0, stopping = 0;
     int rc = 1;
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
+        } else if (strcmp(argv[i], "--no-scheduler") == 0) {
+            no_scheduler = 1;
+        } else {
+            fprintf(stderr, "tablecron serve: unknown argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
         }
-        fprintf(stderr, "tablecron serve: unknown argument '%s'\n", argv[i]);
-        usage(stderr);
-        return 2;
     }
 
     if (cfg->instance_id[0] != '\0')
@@ -129,50 +157,81 @@ serve_main(struct config *cfg, int argc, char **argv)
         instance_default_id(instance_id, sizeof(instance_id));
     memset(&info, 0, sizeof(info));
     info.id = instance_id;
+    info.max_running = no_scheduler ? 0 : cfg->max_running;
 
     if (install_signals() < 0)
         goto out;
     if ((db = db_new(cfg->db)) == NULL)
         goto out;
+    if (!no_scheduler && (sched = make_scheduler(cfg, instance_id, db)) == NULL)
+        goto out;
     signal_db = db;
-    log_info("starting", "instance=%s version=%s", info.id, PACKAGE_VERSION);
+    log_info("starting", "instance=%s version=%s scheduler=%s max_running=%d", info.id,
+             PACKAGE_VERSION, sched != NULL ? "on" : "off", info.max_running);
     if (db_connect(db, -1) < 0)
         goto stopped; /* interrupted by a signal while the database was away */
 
     next_heartbeat = monotonic_ms();
     for (;;) {
-        struct pollfd pfd = { .fd = signal_pipe[0], .events = POLLIN };
-        int64_t wait = next_heartbeat - monotonic_ms();
+        struct pollfd pfd[1 + 64];
+        int64_t now = monotonic_ms(), wait;
+        int nfds = 1;
         unsigned char signo;
-        int stop = 0;
 
-        if (wait <= 0) {
+        if (now >= next_heartbeat) {
             int ok;
+            info.running = sched != NULL ? scheduler_running(sched) : 0;
             if (!registered)
                 ok = registered = instance_register(db, &info) == 0;
             else if (!(ok = instance_heartbeat(db, &info) == 0))
                 log_warn("heartbeat failed, will retry", "instance=%s", info.id);
             if (ok)
-                log_debug("heartbeat", "instance=%s", info.id);
+                log_debug("heartbeat", "instance=%s running=%d", info.id, info.running);
             /* Retry sooner while the database is away, but not in a spin. */
-            next_heartbeat = monotonic_ms() + (ok || period_ms < 1000 ? period_ms : 1000);
-            continue;
+            next_heartbeat = now + (ok || period_ms < 1000 ? period_ms : 1000);
         }
-        if (poll(&pfd, 1, (int)wait) < 0 && errno != EINTR) {
+        wait = next_heartbeat - now;
+        if (sched != NULL) {
+            int64_t sched_wait = scheduler_tick(sched);
+            if (sched_wait < wait)
+                wait = sched_wait;
+            if (stopping && scheduler_idle(sched))
+                break;
+            if (stopping && monotonic_ms() >= give_up_ms) {
+                log_error("could not release every job in time; their leases will expire",
+                          "running=%d", scheduler_running(sched));
+                break;
+            }
+            nfds += scheduler_pollfds(sched, pfd + 1, (int)TC_ARRAY_LEN(pfd) - 1);
+        } else if (stopping) {
+            break;
+        }
+        pfd[0].fd = signal_pipe[0];
+        pfd[0].events = POLLIN;
+        pfd[0].revents = 0;
+        if (poll(pfd, (nfds_t)nfds, (int)(wait < 0 ? 0 : wait)) < 0 && errno != EINTR) {
             log_error("poll failed", "error=%s", strerror(errno));
             goto out;
         }
         while (read(signal_pipe[0], &signo, 1) == 1) {
-            if (signo == SIGHUP)
+            if (signo == SIGHUP) {
                 reload_config(cfg);
-            else
-                stop = 1;
+            } else if (!stopping) {
+                stopping = 1;
+                if (sched != NULL)
+                    scheduler_shutdown(sched);
+                /* Past the grace and the kill, give up on releasing. */
+                give_up_ms = monotonic_ms() + cfg->grace_us / 1000 + 15000;
+            } else {
+                log_warn("second stop signal: exiting now, running tasks are killed", NULL);
+                goto stopped;
+            }
         }
-        if (stop)
-            break;
     }
 stopped:
     log_info("stopping", "instance=%s", info.id);
+    scheduler_free(sched); /* kills what still runs */
+    sched = NULL;
     if (registered && instance_stop(db, info.id) < 0) {
         /* The connection may have died unnoticed since the last heartbeat:
          * marking stopped is idempotent, so one more try is safe. */
@@ -182,6 +241,7 @@ stopped:
     rc = 0;
 out:
     signal_db = NULL;
+    scheduler_free(sched);
     db_free(db);
     return rc;
 }

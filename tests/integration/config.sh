@@ -1,13 +1,13 @@
 # config.sh - the command line, config errors, precedence and the database setting.
 . "$TC_SRCDIR/tests/lib.sh"
-plan 21
+plan 22
 
 run_ok "--help" "$TABLECRON" --help
 like "$TC_OUT" 'usage: tablecron' "--help prints usage"
 for opt in db log-level migrations-dir instance-id lease; do
     like "$TC_OUT" "--$opt " "--help lists --$opt"
 done
-for cmd in serve migrate version; do
+for cmd in serve migrate cron version; do
     run_ok "$cmd --help" "$TABLECRON" $cmd --help
 done
 run_ok "version" "$TABLECRON" version

@@ -151,7 +151,9 @@ static const struct {
 } bad_files[] = {
     { "db = x\nlese = 30s\n", "2: unknown key 'lese' (did you mean 'lease'?)" },
     { "lease = soon\n", "1: lease: " },
-    { "lease = 1s\n", "1: lease: '1s' is too short (at least 3s)" },
+    { "lease = 1s\n", "1: lease: '1s' is out of range (3s to 1d)" },
+    { "max_running = many\n", "1: max_running: 'many' is not a whole number" },
+    { "batch = 0\n", "1: batch: '0' is out of range (1 to 10000)" },
     { "\n\nlog_level = loud\n", "3: log_level: unknown log level 'loud'" },
     { "just some words\n", "1: expected 'key = value', got 'just some words'" },
     { "instance_id = \"open\n", "1: instance_id: missing closing '\"'" },

@@ -1,0 +1,415 @@
+/* claim.c - fetch due rows, batched version-CAS claim, CAS release, reap.
+ *
+ * Every statement that changes a job compares the version it read: that
+ * comparison is the whole of the coordination between instances.  A claim
+ * also inserts the executions row, in the same statement, and the unique
+ * (job_id, scheduled_for, attempt) constraint is the last line of defence:
+ * should a fire time ever be claimed twice, the second claim finds its row
+ * taken and does not run.
+ *
+ * The scheduler's own session has tablecron.instance set, so the jobs_notify
+ * trigger stays silent for these statements (see 0001_init.sql).
+ */
+#include <autoconfig.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "claim.h"
+#include "log.h"
+#include "strbuf.h"
+
+static const char SQL_FETCH_DUE[] =
+    "SELECT id, version, floor(extract(epoch FROM next_time))::bigint,"
+    " floor(extract(epoch FROM scheduled_for))::bigint, attempt, max_retries, retry_backoff_s,"
+    " misfire_policy = 'once', schedule, timezone, NULL,"
+    " floor(extract(epoch FROM now()) * 1000)::bigint"
+    " FROM jobs WHERE status = 'waiting' AND next_time <= now() AND schedule_error IS NULL"
+    " ORDER BY next_time LIMIT $1";
+
+static const char SQL_FETCH_EXPIRED[] =
+    "SELECT id, version, floor(extract(epoch FROM lease_until))::bigint,"
+    " floor(extract(epoch FROM scheduled_for))::bigint, attempt, max_retries, retry_backoff_s,"
+    " misfire_policy = 'once', schedule, timezone, lease_owner,"
+    " floor(extract(epoch FROM now()) * 1000)::bigint"
+    " FROM jobs WHERE status = 'running' AND lease_until < now()"
+    " ORDER BY lease_until LIMIT $1";
+
+/* At start-up: leases this instance id held before a restart are dead. */
+static const char SQL_FETCH_MINE[] =
+    "SELECT id, version, floor(extract(epoch FROM lease_until))::bigint,"
+    " floor(extract(epoch FROM scheduled_for))::bigint, attempt, max_retries, retry_backoff_s,"
+    " misfire_policy = 'once', schedule, timezone, lease_owner,"
+    " floor(extract(epoch FROM now()) * 1000)::bigint"
+    " FROM jobs WHERE status = 'running' AND lease_owner = $2 LIMIT $1";
+
+static const char SQL_FETCH_UNSCHEDULED[] =
+    "SELECT id, version, NULL, NULL, attempt, max_retries, retry_backoff_s,"
+    " misfire_policy = 'once', schedule, timezone, NULL,"
+    " floor(extract(epoch FROM now()) * 1000)::bigint"
+    " FROM jobs WHERE status = 'waiting' AND next_time IS NULL AND schedule_error IS NULL"
+    " LIMIT $1";
+
+/* Both minima walk the partial indexes: O(log n). */
+static const char SQL_EARLIEST[] =
+    "SELECT floor(extract(epoch FROM least("
+    "  (SELECT min(next_time) FROM jobs WHERE status = 'waiting'),"
+    "  (SELECT min(lease_until) FROM jobs WHERE status = 'running'))) * 1000)::bigint,"
+    " floor(extract(epoch FROM now()) * 1000)::bigint";
+
+static const char SQL_CLAIM[] =
+    "WITH c AS ("
+    " UPDATE jobs j SET status = 'running', version = j.version + 1, lease_owner = $1,"
+    "  lease_until = now() + $2::bigint * interval '1 microsecond',"
+    "  scheduled_for = to_timestamp(x.sched), attempt = x.attempt"
+    " FROM unnest($3::bigint[], $4::bigint[], $5::bigint[], $6::int[])"
+    "  AS x(id, version, sched, attempt)"
+    " WHERE j.id = x.id AND j.version = x.version AND j.status = 'waiting'"
+    " RETURNING j.id, j.version, j.scheduled_for, j.attempt, j.timeout_s, j.max_retries,"
+    "  j.retry_backoff_s, j.name, j.kind, j.config::text AS config, j.schedule, j.timezone),"
+    " e AS ("
+    " INSERT INTO executions (job_id, scheduled_for, attempt, instance_id)"
+    " SELECT id, scheduled_for, attempt, $1 FROM c"
+    " ON CONFLICT ON CONSTRAINT executions_once DO NOTHING"
+    " RETURNING id, job_id)"
+    " SELECT c.id, c.version, coalesce(e.id, 0),"
+    "  floor(extract(epoch FROM c.scheduled_for))::bigint, c.attempt, c.timeout_s,"
+    "  c.max_retries, c.retry_backoff_s, c.name, c.kind, c.config, c.schedule, c.timezone"
+    " FROM c LEFT JOIN e ON e.job_id = c.id";
+
+/* The job's next state after a run, shared by release and reap:
+ * $retry, $delay, $next, $attempt, $retry_for at the given positions. */
+#define NEXT_STATE(retry, delay, next, attempt, retry_for)                                 \
+    " status = CASE WHEN NOT " retry "::bool AND " next "::bigint IS NULL THEN 'done'"      \
+    "  WHEN pause_requested THEN 'paused' ELSE 'waiting' END,"                             \
+    " version = version + 1, lease_owner = NULL, lease_until = NULL,"                      \
+    " next_time = CASE WHEN " retry "::bool"                                               \
+    "  THEN now() + " delay "::int * interval '1 second'"                                  \
+    "  ELSE to_timestamp(" next "::bigint) END,"                                           \
+    " attempt = CASE WHEN " retry "::bool THEN " attempt "::int ELSE 1 END,"               \
+    " scheduled_for = CASE WHEN " retry "::bool"                                           \
+    "  THEN to_timestamp(" retry_for "::bigint) ELSE NULL END,"                            \
+    " kill_requested_at = NULL, pause_requested = false"
+
+static const char SQL_RELEASE[] =
+    "WITH j AS ("
+    " UPDATE jobs SET" NEXT_STATE("$7", "$8", "$9", "$10", "$11")
+    " WHERE id = $1 AND version = $2 AND lease_owner = $3 AND status = 'running'"
+    " RETURNING id),"
+    " e AS ("
+    " UPDATE executions SET"
+    "  status = CASE WHEN EXISTS (SELECT 1 FROM j) THEN $5 ELSE 'abandoned' END,"
+    "  finished_at = greatest(now(), started_at), exit_code = $6::int, output = $12,"
+    "  error = CASE WHEN EXISTS (SELECT 1 FROM j) THEN $13"
+    "   ELSE 'lease lost: another instance took the job over; this run ended as '"
+    "    || $5 || coalesce(': ' || $13, '') END"
+    " WHERE id = $4 AND status IN ('running', 'abandoned')"
+    " RETURNING id)"
+    " SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM e)";
+
+/* lease_until is checked again: renewing does not move the version, so an
+ * owner that woke up and renewed since our fetch still holds the job. */
+static const char SQL_REAP[] =
+    "WITH j AS ("
+    " UPDATE jobs SET" NEXT_STATE("$3", "$4", "$5", "$6", "$7")
+    " WHERE id = $1 AND version = $2 AND status = 'running'"
+    "  AND (lease_until < now() OR lease_owner = $9)"
+    " RETURNING id),"
+    " e AS ("
+    " UPDATE executions SET status = 'abandoned', finished_at = greatest(now(), started_at),"
+    "  error = 'abandoned: instance ' || $8 || ' stopped renewing its lease'"
+    "   || ' (it died, froze or lost the database)'"
+    " WHERE job_id = $1 AND status = 'running' AND instance_id = $8"
+    "  AND EXISTS (SELECT 1 FROM j)"
+    " RETURNING id)"
+    " SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM e)";
+
+static const char SQL_RESCHEDULE[] =
+    "UPDATE jobs SET version = version + 1, next_time = to_timestamp($3::bigint),"
+    " status = CASE WHEN $3::bigint IS NULL THEN 'done' ELSE status END,"
+    " attempt = $4::int, scheduled_for = to_timestamp($5::bigint)"
+    " WHERE id = $1 AND version = $2 AND status = 'waiting'";
+
+static const char SQL_SCHEDULE_ERROR[] =
+    "UPDATE jobs SET schedule_error = $3 WHERE id = $1 AND version = $2 AND status = 'waiting'";
+
+static char *
+dup_value(const PGresult *res, int row, int col)
+{
+    if (PQgetisnull(res, row, col))
+        return NULL;
+    return strdup(PQgetvalue(res, row, col));
+}
+
+void
+due_set_free(struct due_set *set)
+{
+    for (int i = 0; i < set->count; i++) {
+        free(set->jobs[i].schedule);
+        free(set->jobs[i].timezone);
+        free(set->jobs[i].lease_owner);
+    }
+    free(set->jobs);
+    set->jobs = NULL;
+    set->count = 0;
+}
+
+static int
+fetch(struct db *db, const char *sql, int limit, const char *mine, struct due_set *out)
+{
+    char limit_text[24];
+    PGresult *res;
+    int n, rc = -1;
+
+    memset(out, 0, sizeof(*out));
+    snprintf(limit_text, sizeof(limit_text), "%d", limit);
+    if (mine != NULL)
+        res = db_query(db, sql, DB_PARAMS(limit_text, mine));
+    else
+        res = db_query(db, sql, DB_PARAMS(limit_text));
+    if (res == NULL)
+        return -1;
+    n = PQntuples(res);
+    if (n > 0 && (out->jobs = calloc((size_t)n, sizeof(*out->jobs))) == NULL)
+        goto out;
+    for (int i = 0; i < n; i++) {
+        struct due_job *j = &out->jobs[i];
+        j->id = db_get_int64(res, i, 0, 0);
+        j->version = db_get_int64(res, i, 1, 0);
+        j->due_s = db_get_int64(res, i, 2, CLAIM_NO_TIME);
+        j->scheduled_for_s = db_get_int64(res, i, 3, CLAIM_NO_TIME);
+        j->attempt = (int)db_get_int64(res, i, 4, 1);
+        j->max_retries = (int)db_get_int64(res, i, 5, 0);
+        j->retry_backoff_s = (int)db_get_int64(res, i, 6, 0);
+        j->misfire_once = db_get_bool(res, i, 7);
+        j->schedule = dup_value(res, i, 8);
+        j->timezone = dup_value(res, i, 9);
+        j->lease_owner = dup_value(res, i, 10);
+        out->db_now_ms = db_get_int64(res, i, 11, 0);
+        out->count++;
+        if (j->schedule == NULL || j->timezone == NULL)
+            goto out;
+    }
+    rc = 0;
+out:
+    if (rc < 0) {
+        log_error("out of memory reading due jobs", NULL);
+        due_set_free(out);
+    }
+    PQclear(res);
+    return rc;
+}
+
+int
+claim_fetch_due(struct db *db, int limit, struct due_set *out)
+{
+    return fetch(db, SQL_FETCH_DUE, limit, NULL, out);
+}
+
+int
+claim_fetch_expired(struct db *db, int limit, const char *mine, struct due_set *out)
+{
+    return fetch(db, mine != NULL ? SQL_FETCH_MINE : SQL_FETCH_EXPIRED, limit, mine, out);
+}
+
+int
+claim_fetch_unscheduled(struct db *db, int limit, struct due_set *out)
+{
+    return fetch(db, SQL_FETCH_UNSCHEDULED, limit, NULL, out);
+}
+
+int
+claim_earliest(struct db *db, int64_t *earliest_ms, int64_t *db_now_ms)
+{
+    PGresult *res = db_query(db, SQL_EARLIEST, DB_NO_PARAMS);
+
+    if (res == NULL)
+        return -1;
+    *earliest_ms = db_get_int64(res, 0, 0, CLAIM_NO_TIME);
+    *db_now_ms = db_get_int64(res, 0, 1, 0);
+    PQclear(res);
+    return 0;
+}
+
+void
+claimed_jobs_free(struct claimed_job *jobs, int n)
+{
+    for (int i = 0; jobs != NULL && i < n; i++) {
+        free(jobs[i].name);
+        free(jobs[i].kind);
+        free(jobs[i].config);
+        free(jobs[i].schedule);
+        free(jobs[i].timezone);
+    }
+    free(jobs);
+}
+
+int
+claim_batch(struct db *db, const char *me, int64_t lease_us, const struct claim_req *reqs,
+            int nreqs, struct claimed_job **won, int *nwon)
+{
+    struct strbuf ids = STRBUF_INIT, versions = STRBUF_INIT, scheds = STRBUF_INIT,
+                  attempts = STRBUF_INIT;
+    char lease_text[24];
+    PGresult *res = NULL;
+    struct claimed_job *out = NULL;
+    int n = 0, rc = -1;
+
+    *won = NULL;
+    *nwon = 0;
+    if (nreqs == 0)
+        return 0;
+    for (int i = 0; i < nreqs; i++) {
+        const char *sep = i == 0 ? "{" : ",";
+        strbuf_printf(&ids, "%s%lld", sep, (long long)reqs[i].id);
+        strbuf_printf(&versions, "%s%lld", sep, (long long)reqs[i].version);
+        strbuf_printf(&scheds, "%s%lld", sep, (long long)reqs[i].scheduled_for_s);
+        strbuf_printf(&attempts, "%s%d", sep, reqs[i].attempt);
+    }
+    strbuf_puts(&ids, "}");
+    strbuf_puts(&versions, "}");
+    strbuf_puts(&scheds, "}");
+    strbuf_puts(&attempts, "}");
+    if (strbuf_failed(&ids) || strbuf_failed(&versions) || strbuf_failed(&scheds) ||
+        strbuf_failed(&attempts))
+        goto out;
+    snprintf(lease_text, sizeof(lease_text), "%lld", (long long)lease_us);
+
+    res = db_query(db, SQL_CLAIM,
+                   DB_PARAMS(me, lease_text, strbuf_str(&ids), strbuf_str(&versions),
+                             strbuf_str(&scheds), strbuf_str(&attempts)));
+    if (res == NULL)
+        goto out;
+    if (PQntuples(res) > 0 && (out = calloc((size_t)PQntuples(res), sizeof(*out))) == NULL)
+        goto out;
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct claimed_job *c = &out[n++];
+        c->id = db_get_int64(res, i, 0, 0);
+        c->version = db_get_int64(res, i, 1, 0);
+        c->execution_id = db_get_int64(res, i, 2, 0);
+        c->scheduled_for_s = db_get_int64(res, i, 3, 0);
+        c->attempt = (int)db_get_int64(res, i, 4, 1);
+        c->timeout_s = (int)db_get_int64(res, i, 5, 3600);
+        c->max_retries = (int)db_get_int64(res, i, 6, 0);
+        c->retry_backoff_s = (int)db_get_int64(res, i, 7, 0);
+        c->name = dup_value(res, i, 8);
+        c->kind = dup_value(res, i, 9);
+        c->config = dup_value(res, i, 10);
+        c->schedule = dup_value(res, i, 11);
+        c->timezone = dup_value(res, i, 12);
+        if (!c->name || !c->kind || !c->config || !c->schedule || !c->timezone)
+            goto out;
+    }
+    *won = out;
+    *nwon = n;
+    out = NULL;
+    rc = 0;
+out:
+    claimed_jobs_free(out, n);
+    PQclear(res);
+    strbuf_reset(&ids);
+    strbuf_reset(&versions);
+    strbuf_reset(&scheds);
+    strbuf_reset(&attempts);
+    return rc;
+}
+
+/* Text forms of a struct release's "what next" for the NEXT_STATE columns. */
+struct next_text {
+    char retry[2], delay[16], next[24], attempt[16], retry_for[24];
+    const char *next_p, *retry_for_p;
+};
+
+static void
+next_text(const struct release *r, struct next_text *t)
+{
+    snprintf(t->retry, sizeof(t->retry), "%s", r->retry ? "t" : "f");
+    snprintf(t->delay, sizeof(t->delay), "%d", r->retry_delay_s);
+    snprintf(t->next, sizeof(t->next), "%lld", (long long)r->next_s);
+    snprintf(t->attempt, sizeof(t->attempt), "%d", r->next_attempt);
+    snprintf(t->retry_for, sizeof(t->retry_for), "%lld", (long long)r->retry_for_s);
+    t->next_p = r->next_s == CLAIM_NO_TIME ? NULL : t->next;
+    t->retry_for_p = r->retry_for_s == CLAIM_NO_TIME ? NULL : t->retry_for;
+}
+
+int
+claim_release(struct db *db, const char *me, const struct release *r)
+{
+    char id[24], version[24], exec_id[24], exit_code[16];
+    struct next_text t;
+    PGresult *res;
+    int released;
+
+    snprintf(id, sizeof(id), "%lld", (long long)r->id);
+    snprintf(version, sizeof(version), "%lld", (long long)r->version);
+    snprintf(exec_id, sizeof(exec_id), "%lld", (long long)r->execution_id);
+    snprintf(exit_code, sizeof(exit_code), "%d", r->exit_code);
+    next_text(r, &t);
+    res = db_query(db, SQL_RELEASE,
+                   DB_PARAMS(id, version, me, exec_id, r->status,
+                             r->has_exit_code ? exit_code : NULL, t.retry, t.delay, t.next_p,
+                             t.attempt, t.retry_for_p, r->output != NULL ? r->output : "",
+                             r->error));
+    if (res == NULL)
+        return -1;
+    released = db_get_int64(res, 0, 0, 0) > 0;
+    PQclear(res);
+    return released;
+}
+
+int
+claim_reap(struct db *db, const struct due_job *job, const char *mine, const struct release *next)
+{
+    char id[24], version[24];
+    struct next_text t;
+    PGresult *res;
+    int reaped;
+
+    snprintf(id, sizeof(id), "%lld", (long long)job->id);
+    snprintf(version, sizeof(version), "%lld", (long long)job->version);
+    next_text(next, &t);
+    /* $9 names this instance only for its own dead leases found at start-up. */
+    res = db_query(db, SQL_REAP,
+                   DB_PARAMS(id, version, t.retry, t.delay, t.next_p, t.attempt, t.retry_for_p,
+                             job->lease_owner, mine));
+    if (res == NULL)
+        return -1;
+    reaped = db_get_int64(res, 0, 0, 0) > 0;
+    PQclear(res);
+    return reaped;
+}
+
+int
+claim_reschedule(struct db *db, int64_t id, int64_t version, int64_t next_s, int attempt,
+                 int64_t scheduled_for_s)
+{
+    char id_text[24], version_text[24], next_text_[24], attempt_text[16], sched_text[24];
+    PGresult *res;
+    int done;
+
+    snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
+    snprintf(version_text, sizeof(version_text), "%lld", (long long)version);
+    snprintf(next_text_, sizeof(next_text_), "%lld", (long long)next_s);
+    snprintf(attempt_text, sizeof(attempt_text), "%d", attempt);
+    snprintf(sched_text, sizeof(sched_text), "%lld", (long long)scheduled_for_s);
+    res = db_query(db, SQL_RESCHEDULE,
+                   DB_PARAMS(id_text, version_text, next_s == CLAIM_NO_TIME ? NULL : next_text_,
+                             attempt_text,
+                             scheduled_for_s == CLAIM_NO_TIME ? NULL : sched_text));
+    if (res == NULL)
+        return -1;
+    done = strcmp(PQcmdTuples(res), "1") == 0;
+    PQclear(res);
+    return done;
+}
+
+int
+claim_set_schedule_error(struct db *db, int64_t id, int64_t version, const char *msg)
+{
+    char id_text[24], version_text[24];
+
+    snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
+    snprintf(version_text, sizeof(version_text), "%lld", (long long)version);
+    return db_exec(db, SQL_SCHEDULE_ERROR, DB_PARAMS(id_text, version_text, msg));
+}

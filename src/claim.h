@@ -1,0 +1,149 @@
+/* claim.h - the claim protocol's statements (DESIGN.md, "The claim protocol").
+ *
+ * Glossary: a *job* is a row of jobs; a *fire time* is one instant its
+ * schedule names; an *execution* is one run (attempt) of a fire time; a
+ * *claim* is a won version compare-and-swap that makes this instance the
+ * job's lease owner.  Times are seconds since the epoch, as the database
+ * sees them: no statement here trusts the local clock.
+ *
+ * Nothing here locks rows or tables: every change is an UPDATE that checks
+ * the version it read, and a change that finds the version moved has lost
+ * to another instance and does nothing.
+ */
+#ifndef TC_CLAIM_H
+#define TC_CLAIM_H
+
+#include <stdint.h>
+
+#include "common.h"
+#include "db.h"
+
+#define CLAIM_NO_TIME INT64_MIN
+
+/* A waiting job whose next_time has come (or a running one whose owner's
+ * lease expired), as fetched. */
+struct due_job {
+    int64_t id;
+    int64_t version;
+    int64_t due_s;           /* next_time (or lease_until for an expired one) */
+    int64_t scheduled_for_s; /* fire time of a retry or of the dead run, else CLAIM_NO_TIME */
+    int attempt;
+    int max_retries;
+    int retry_backoff_s;
+    int misfire_once;        /* misfire_policy = 'once' */
+    char *schedule;          /* owned */
+    char *timezone;          /* owned */
+    char *lease_owner;       /* owned; expired ones only, else NULL */
+};
+
+struct due_set {
+    struct due_job *jobs; /* owned */
+    int count;
+    int64_t db_now_ms;    /* the database's now() when fetched */
+};
+
+void due_set_free(struct due_set *set);
+
+/* Waiting rows with next_time <= now(), oldest first, at most limit. */
+int claim_fetch_due(struct db *db, int limit, struct due_set *out) TC_MUST_CHECK;
+
+/* Running rows whose lease ran out (or, at start-up, that this instance id
+ * held in a previous life: pass me to get those regardless of expiry). */
+int claim_fetch_expired(struct db *db, int limit, const char *mine, struct due_set *out)
+    TC_MUST_CHECK;
+
+/* Waiting rows that have no next_time yet (inserted by SQL, schedule edited)
+ * and no schedule_error. */
+int claim_fetch_unscheduled(struct db *db, int limit, struct due_set *out) TC_MUST_CHECK;
+
+/* The earliest next_time of any waiting job (CLAIM_NO_TIME if none), and
+ * the database's now, both in milliseconds. */
+int claim_earliest(struct db *db, int64_t *earliest_ms, int64_t *db_now_ms) TC_MUST_CHECK;
+
+/* One row to claim: the version seen and the fire time it will run. */
+struct claim_req {
+    int64_t id;
+    int64_t version;
+    int64_t scheduled_for_s;
+    int attempt;
+};
+
+/* A won claim: everything needed to run it. */
+struct claimed_job {
+    int64_t id;
+    int64_t version;         /* after the claim: renew and release check it */
+    int64_t execution_id;    /* 0: this fire time and attempt already ran */
+    int64_t scheduled_for_s;
+    int attempt;
+    int timeout_s;
+    int max_retries;
+    int retry_backoff_s;
+    char *name;              /* owned */
+    char *kind;              /* owned */
+    char *config;            /* owned; JSON text */
+    char *schedule;          /* owned */
+    char *timezone;          /* owned */
+};
+
+/*
+ * Claim many rows in one statement: each becomes running with lease_owner =
+ * me and a fresh lease, and gets its executions row ('running') in the same
+ * statement.  Rows whose version moved are skipped: *won and *nwon list the
+ * claims won (caller frees with claimed_jobs_free).
+ */
+int claim_batch(struct db *db, const char *me, int64_t lease_us, const struct claim_req *reqs,
+                int nreqs, struct claimed_job **won, int *nwon) TC_MUST_CHECK;
+
+void claimed_jobs_free(struct claimed_job *jobs, int n);
+
+/*
+ * Move a waiting job to its next fire time without running it (a skipped
+ * misfire, or the first scheduling of a new row): next_s CLAIM_NO_TIME makes
+ * it done.  Returns 1 if done, 0 if the version had moved, -1 on error.
+ */
+int claim_reschedule(struct db *db, int64_t id, int64_t version, int64_t next_s, int attempt,
+                     int64_t scheduled_for_s) TC_MUST_CHECK;
+
+/* Record why a job's schedule cannot be used; it is not run until fixed. */
+int claim_set_schedule_error(struct db *db, int64_t id, int64_t version, const char *msg)
+    TC_MUST_CHECK;
+
+/* How a run ended, for the release. */
+struct release {
+    int64_t id;
+    int64_t version;
+    int64_t execution_id;
+    const char *status;      /* succeeded, failed, timed_out, killed */
+    int has_exit_code;
+    int exit_code;
+    const char *output;      /* borrowed */
+    const char *error;       /* borrowed; NULL on success */
+    /* What comes next: a retry after retry_delay_s, or the fire time next_s
+     * (CLAIM_NO_TIME: the schedule is finished, the job becomes done). */
+    int retry;
+    int retry_delay_s;
+    int next_attempt;
+    int64_t retry_for_s;
+    int64_t next_s;
+};
+
+/*
+ * In one statement: finish the execution row and CAS the job back to
+ * waiting (or paused, if a pause was requested, or done).  If the job is no
+ * longer ours (version or owner moved: the lease was lost), the execution
+ * is recorded as abandoned instead and the job is not touched.
+ * Returns 1 released, 0 lost, -1 on error (nothing changed).
+ */
+int claim_release(struct db *db, const char *me, const struct release *r) TC_MUST_CHECK;
+
+/*
+ * Take over a job whose owner stopped renewing: CAS it from running back to
+ * waiting (next_s / retry as in struct release; status is ignored) and mark
+ * the dead owner's execution abandoned.  The lease must have expired, unless
+ * mine names the owner (this instance's own leases from before a restart).
+ * Returns 1 done, 0 someone else did it or the owner renewed, -1 on error.
+ */
+int claim_reap(struct db *db, const struct due_job *job, const char *mine,
+               const struct release *next) TC_MUST_CHECK;
+
+#endif

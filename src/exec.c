@@ -1,0 +1,155 @@
+/* exec.c - the executor interface over the task kinds.
+ *
+ * Only shell tasks exist so far; the kind switch lives here alone so that
+ * adding a kind touches this file and its own exec_<kind>.c.
+ */
+#include <autoconfig.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "exec.h"
+#include "exec_shell.h"
+#include "job_config.h"
+
+struct exec_run {
+    struct shell_proc *shell; /* owned */
+};
+
+/* TABLECRON_* variables first in the list, then the job's own env, so the
+ * job's config cannot pretend to be another execution (later entries win,
+ * so ours go last). */
+static char **
+build_env(const struct shell_config *cfg, const struct exec_context *ctx)
+{
+    size_t n = 0, i = 0;
+    char **env;
+    struct tm tm;
+    time_t t = (time_t)ctx->scheduled_for_s;
+    char when[32];
+
+    while (cfg->env[n] != NULL)
+        n++;
+    if ((env = calloc(n + 6, sizeof(char *))) == NULL)
+        return NULL;
+    for (; i < n; i++)
+        env[i] = cfg->env[i];
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (asprintf(&env[i++], "TABLECRON_JOB=%s", ctx->job_name) < 0 ||
+        asprintf(&env[i++], "TABLECRON_JOB_ID=%lld", (long long)ctx->job_id) < 0 ||
+        asprintf(&env[i++], "TABLECRON_EXECUTION_ID=%lld", (long long)ctx->execution_id) < 0 ||
+        asprintf(&env[i++], "TABLECRON_SCHEDULED_FOR=%s", when) < 0 ||
+        asprintf(&env[i++], "TABLECRON_ATTEMPT=%d", ctx->attempt) < 0) {
+        env[i - 1] = NULL;
+        for (size_t j = n; j < i - 1; j++)
+            free(env[j]);
+        free(env);
+        return NULL;
+    }
+    return env;
+}
+
+static void
+free_env(char **env, size_t borrowed)
+{
+    if (env == NULL)
+        return;
+    for (size_t i = borrowed; env[i] != NULL; i++)
+        free(env[i]);
+    free(env);
+}
+
+struct exec_run *
+exec_start(const char *kind, const char *config_json, const struct exec_context *ctx, char *err,
+           size_t errsize)
+{
+    struct job_config_error cerr;
+    struct shell_config cfg;
+    struct shell_error serr;
+    struct shell_spec spec;
+    struct exec_run *run = NULL;
+    char **env = NULL;
+    size_t borrowed = 0;
+
+    if (strcmp(kind, "shell") != 0) {
+        if (job_config_check(kind, config_json, &cerr) < 0)
+            snprintf(err, errsize, "%s", cerr.msg);
+        return NULL;
+    }
+    if (job_config_shell(config_json, &cfg, &cerr) < 0) {
+        snprintf(err, errsize, "bad config: %s", cerr.msg);
+        return NULL;
+    }
+    while (cfg.env[borrowed] != NULL)
+        borrowed++;
+    if ((env = build_env(&cfg, ctx)) == NULL || (run = calloc(1, sizeof(*run))) == NULL) {
+        snprintf(err, errsize, "out of memory");
+        goto out;
+    }
+    spec.command = cfg.command;
+    spec.env = (const char *const *)env;
+    spec.cwd = cfg.cwd;
+    spec.output_limit = cfg.output_limit;
+    if ((run->shell = shell_start(&spec, &serr)) == NULL) {
+        snprintf(err, errsize, "%s", serr.msg);
+        free(run);
+        run = NULL;
+    }
+out:
+    free_env(env, borrowed);
+    shell_config_free(&cfg);
+    return run;
+}
+
+int
+exec_pollfds(const struct exec_run *run, struct pollfd *fds, int max)
+{
+    return shell_pollfds(run->shell, fds, max);
+}
+
+int
+exec_on_ready(struct exec_run *run)
+{
+    return shell_on_ready(run->shell);
+}
+
+void
+exec_cancel(struct exec_run *run, int hard)
+{
+    shell_signal(run->shell, hard ? SIGKILL : SIGTERM);
+}
+
+void
+exec_take_result(struct exec_run *run, struct exec_result *out)
+{
+    char status[128];
+
+    memset(out, 0, sizeof(*out));
+    out->has_exit_code = 1;
+    out->exit_code = shell_exit_code(run->shell);
+    out->succeeded = out->exit_code == 0;
+    out->output = shell_take_output(run->shell);
+    if (!out->succeeded)
+        out->error = strdup(shell_describe_status(run->shell, status, sizeof(status)));
+}
+
+void
+exec_result_free(struct exec_result *res)
+{
+    free(res->output);
+    free(res->error);
+    memset(res, 0, sizeof(*res));
+}
+
+void
+exec_free(struct exec_run *run)
+{
+    if (run == NULL)
+        return;
+    shell_free(run->shell);
+    free(run);
+}

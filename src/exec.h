@@ -1,0 +1,61 @@
+/* exec.h - one running task of any kind, as the scheduler's loop sees it.
+ *
+ * An executor starts a task without blocking, names the file descriptors
+ * the loop must poll for it, does its work when they are ready, can be
+ * cancelled (gently, then hard) and finally gives a result.  Kinds plug in
+ * below this interface (exec_shell.c today); the loop never knows which.
+ */
+#ifndef TC_EXEC_H
+#define TC_EXEC_H
+
+#include <poll.h>
+#include <stdint.h>
+
+#include "common.h"
+
+#define EXEC_POLLFDS_MAX 4
+
+/* What the task is told about itself (environment, headers). */
+struct exec_context {
+    int64_t job_id;
+    const char *job_name;   /* borrowed */
+    int64_t execution_id;
+    int64_t scheduled_for_s;
+    int attempt;
+};
+
+struct exec_result {
+    int succeeded;
+    int has_exit_code;
+    int exit_code;      /* shell: exit status or 128+signal */
+    char *output;       /* owned; bounded tail */
+    char *error;        /* owned; NULL on success, else why, in words */
+};
+
+struct exec_run; /* opaque */
+
+/*
+ * Start a task.  On failure (bad config, fork failed...) returns NULL and
+ * writes why into err: the run is recorded as failed with that error.
+ */
+struct exec_run *exec_start(const char *kind, const char *config_json,
+                            const struct exec_context *ctx, char *err, size_t errsize);
+
+int exec_pollfds(const struct exec_run *run, struct pollfd *fds, int max);
+
+/* Do pending work; TC_AGAIN while running, 0 when finished. */
+int exec_on_ready(struct exec_run *run) TC_MUST_CHECK;
+
+/* Ask the task to stop (hard = 0: SIGTERM to a shell's group) or make it
+ * stop (hard = 1: SIGKILL). */
+void exec_cancel(struct exec_run *run, int hard);
+
+/* After exec_on_ready() returned 0.  The result's strings belong to the
+ * caller (exec_result_free). */
+void exec_take_result(struct exec_run *run, struct exec_result *out);
+void exec_result_free(struct exec_result *res);
+
+/* Kills and reaps whatever still runs.  NULL is fine. */
+void exec_free(struct exec_run *run);
+
+#endif

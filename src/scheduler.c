@@ -1,0 +1,603 @@
+/* scheduler.c - the claim loop of one instance.
+ *
+ * Duties, each at its own period, run from scheduler_tick():
+ *   service   every tick: read task output, reap finished tasks, deadlines
+ *   release   every tick: finished runs -> executions row + job CAS, one statement
+ *   renew     every lease/3 (and on NOTIFY): extend all held leases at once;
+ *             a lease not renewed was lost: kill the task (fencing)
+ *   reap      every lease/3: take over jobs whose owner's lease expired
+ *   schedule  on NOTIFY and every max_poll: give unscheduled rows a next_time
+ *   claim     when the earliest known next_time comes, on NOTIFY, when a slot
+ *             frees up, and at least every max_poll
+ *
+ * "Now" is always the database's: every fetch returns now(), and the local
+ * monotonic clock is used only to measure how long to sleep until then.
+ */
+#include <autoconfig.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "claim.h"
+#include "lease.h"
+#include "log.h"
+#include "runpool.h"
+#include "schedule.h"
+#include "scheduler.h"
+
+#define SCHED_CACHE_SLOTS 1024
+#define DB_RETRY_MS 1000
+#define KILL_GRACE_MS 2000
+#define RETRY_DELAY_MAX_S 3600
+
+struct cache_slot {
+    char *schedule;       /* owned */
+    char *timezone;       /* owned */
+    struct schedule *parsed; /* owned */
+};
+
+struct scheduler {
+    char *me;                   /* owned; instance id = lease owner */
+    struct scheduler_opts opts; /* instance_id points to me */
+    struct db *db;              /* borrowed */
+    struct runpool *pool;       /* owned */
+    struct cache_slot cache[SCHED_CACHE_SLOTS];
+    struct scheduler_stats stats;
+    int64_t next_claim_ms, next_renew_ms, next_reap_ms, next_unscheduled_ms;
+    int64_t db_retry_at_ms;     /* after a database error, wait until then */
+    int reaped_own;             /* start-up take-over of our old leases done */
+    int shutting_down;
+    int64_t shutdown_kill_ms;
+    unsigned int rng;
+};
+
+static int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Session set-up after every (re)connect: wake-ups and the trigger marker. */
+static int
+on_connect(struct db *db, void *arg)
+{
+    struct scheduler *s = arg;
+
+    if (db_exec(db, "SELECT set_config('tablecron.instance', $1, false)", DB_PARAMS(s->me)) < 0)
+        return -1;
+    return db_exec(db, "LISTEN tablecron_wake", DB_NO_PARAMS);
+}
+
+struct scheduler *
+scheduler_new(const struct scheduler_opts *opts, struct db *db)
+{
+    struct scheduler *s = calloc(1, sizeof(*s));
+
+    if (s == NULL)
+        return NULL;
+    if ((s->me = strdup(opts->instance_id)) == NULL ||
+        (s->pool = runpool_new(opts->max_running)) == NULL) {
+        free(s->me);
+        free(s);
+        return NULL;
+    }
+    s->opts = *opts;
+    s->opts.instance_id = s->me;
+    s->db = db;
+    s->rng = (unsigned int)getpid() ^ (unsigned int)mono_ms();
+    db_on_connect(db, on_connect, s);
+    return s;
+}
+
+void
+scheduler_free(struct scheduler *s)
+{
+    if (s == NULL)
+        return;
+    runpool_free(s->pool);
+    for (int i = 0; i < SCHED_CACHE_SLOTS; i++) {
+        free(s->cache[i].schedule);
+        free(s->cache[i].timezone);
+        schedule_free(s->cache[i].parsed);
+    }
+    db_on_connect(s->db, NULL, NULL);
+    free(s->me);
+    free(s);
+}
+
+/* Parsed schedules by (text, zone): parsing loads the zone file, so keep
+ * them.  A hash slot holds one entry; a collision simply replaces it. */
+static const struct schedule *
+schedule_for(struct scheduler *s, const char *text, const char *zone, struct schedule_error *err)
+{
+    unsigned long h = 5381;
+    struct cache_slot *slot;
+    struct schedule *parsed;
+
+    for (const char *p = text; *p; p++)
+        h = h * 33 + (unsigned char)*p;
+    for (const char *p = zone; *p; p++)
+        h = h * 33 + (unsigned char)*p;
+    slot = &s->cache[h % SCHED_CACHE_SLOTS];
+    if (slot->parsed != NULL && strcmp(slot->schedule, text) == 0 &&
+        strcmp(slot->timezone, zone) == 0)
+        return slot->parsed;
+    if ((parsed = schedule_parse(text, zone, err)) == NULL)
+        return NULL;
+    free(slot->schedule);
+    free(slot->timezone);
+    schedule_free(slot->parsed);
+    slot->schedule = strdup(text);
+    slot->timezone = strdup(zone);
+    slot->parsed = parsed;
+    if (slot->schedule == NULL || slot->timezone == NULL) {
+        free(slot->schedule);
+        free(slot->timezone);
+        memset(slot, 0, sizeof(*slot));
+        schedule_free(parsed);
+        snprintf(err->msg, sizeof(err->msg), "out of memory");
+        return NULL;
+    }
+    return parsed;
+}
+
+static void
+format_schedule_error(const struct schedule_error *err, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s: %s at %d", err->part == SCHEDULE_PART_ZONE ? "timezone" : "schedule",
+             err->msg, err->pos);
+}
+
+/* After a database error: let the connection recover before trying again. */
+static void
+db_failed(struct scheduler *s, int64_t now)
+{
+    s->db_retry_at_ms = now + DB_RETRY_MS;
+}
+
+/*
+ * What follows a run of fire time `fire` (attempt `attempt`) that ended as
+ * `status`: a retry with backoff, or the next fire time of the schedule.
+ */
+static void
+plan_next(struct scheduler *s, const char *schedule, const char *zone, int64_t fire, int attempt,
+          int max_retries, int backoff_s, int retryable, struct release *r)
+{
+    struct schedule_error err;
+    const struct schedule *sched;
+
+    r->retry = 0;
+    r->next_attempt = 1;
+    r->retry_for_s = CLAIM_NO_TIME;
+    r->next_s = CLAIM_NO_TIME;
+    if (retryable && attempt <= max_retries) {
+        int64_t delay = backoff_s;
+        for (int i = 1; i < attempt && delay < RETRY_DELAY_MAX_S; i++)
+            delay *= 2;
+        r->retry = 1;
+        r->retry_delay_s = (int)(delay > RETRY_DELAY_MAX_S ? RETRY_DELAY_MAX_S : delay);
+        r->next_attempt = attempt + 1;
+        r->retry_for_s = fire;
+        return;
+    }
+    if ((sched = schedule_for(s, schedule, zone, &err)) == NULL) {
+        /* Edited to something invalid while running: the schedule duty
+         * will record why once the job is waiting without a next_time. */
+        char msg[200];
+        format_schedule_error(&err, msg, sizeof(msg));
+        log_warn("cannot compute the next fire time", "error=%s", msg);
+        return;
+    }
+    if (schedule_next(sched, fire, fire, &r->next_s) < 0)
+        r->next_s = CLAIM_NO_TIME; /* finished: one-off or past its last year */
+}
+
+/* Release finished runs; keep them for the next tick if the database fails. */
+static void
+release_finished(struct scheduler *s, int64_t now)
+{
+    for (int i = runpool_size(s->pool) - 1; i >= 0; i--) {
+        struct run *run = runpool_at(s->pool, i);
+        struct release r;
+        char error[512];
+        int retryable = 0, rc;
+
+        if (run->state != RUN_DONE)
+            continue;
+        if (now < s->db_retry_at_ms)
+            return;
+        memset(&r, 0, sizeof(r));
+        r.id = run->job.id;
+        r.version = run->job.version;
+        r.execution_id = run->job.execution_id;
+        r.output = run->result.output;
+        r.has_exit_code = run->result.has_exit_code;
+        r.exit_code = run->result.exit_code;
+        switch (run->end) {
+        case RUN_END_FINISHED:
+            r.status = run->result.succeeded ? "succeeded" : "failed";
+            r.error = run->result.error;
+            retryable = !run->result.succeeded;
+            break;
+        case RUN_END_TIMEOUT:
+            r.status = "timed_out";
+            snprintf(error, sizeof(error), "timed out after %d s", run->job.timeout_s);
+            r.error = error;
+            retryable = 1;
+            break;
+        case RUN_END_KILLED:
+            r.status = "killed";
+            r.error = "killed on request";
+            break;
+        case RUN_END_SHUTDOWN:
+            r.status = "killed";
+            snprintf(error, sizeof(error), "killed: instance %s shut down before the task ended",
+                     s->me);
+            r.error = error;
+            retryable = 1;
+            break;
+        case RUN_END_LOST:
+            r.status = run->result.succeeded ? "succeeded" : "failed";
+            r.error = "killed after the lease was lost";
+            break;
+        case RUN_END_NOT_RUN:
+            r.status = "succeeded";
+            break;
+        case RUN_END_START_FAILED:
+            r.status = "failed";
+            r.error = run->start_error;
+            retryable = 1;
+            break;
+        }
+        plan_next(s, run->job.schedule, run->job.timezone, run->job.scheduled_for_s,
+                  run->job.attempt, run->job.max_retries, run->job.retry_backoff_s, retryable, &r);
+        rc = claim_release(s->db, s->me, &r);
+        if (rc < 0) {
+            db_failed(s, now);
+            return;
+        }
+        if (rc == 0)
+            log_warn("lease lost: result recorded as abandoned, job left to its new owner",
+                     "job=%s exec=%lld", run->job.name, (long long)run->job.execution_id);
+        else if (run->end != RUN_END_NOT_RUN) {
+            char code[16] = "none";
+            if (r.has_exit_code)
+                snprintf(code, sizeof(code), "%d", r.exit_code);
+            log_info("execution finished", "job=%s exec=%lld status=%s exit_code=%s ms=%lld retry=%s",
+                     run->job.name, (long long)run->job.execution_id, r.status, code,
+                     (long long)(now - run->started_ms), r.retry ? "scheduled" : "no");
+        }
+        runpool_remove(s->pool, i);
+        s->next_claim_ms = now; /* a slot is free */
+    }
+}
+
+static void
+renew(struct scheduler *s, int64_t now)
+{
+    int n = runpool_size(s->pool);
+    struct lease_held *held;
+
+    s->next_renew_ms = now + s->opts.lease_us / 3000;
+    if (n == 0)
+        return;
+    if ((held = calloc((size_t)n, sizeof(*held))) == NULL)
+        return;
+    for (int i = 0; i < n; i++) {
+        held[i].id = runpool_at(s->pool, i)->job.id;
+        held[i].version = runpool_at(s->pool, i)->job.version;
+    }
+    if (lease_renew_all(s->db, s->me, s->opts.lease_us, held, n) < 0) {
+        db_failed(s, now);
+        s->next_renew_ms = now + DB_RETRY_MS;
+        free(held);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        struct run *run = runpool_at(s->pool, i);
+        if (!held[i].still_held && run->state != RUN_DONE && run->state != RUN_LOST) {
+            s->stats.leases_lost++;
+            log_warn("lease lost, killing the task", "job=%s exec=%lld", run->job.name,
+                     (long long)run->job.execution_id);
+            runpool_stop(s->pool, run->job.id, RUN_END_LOST, now, 0);
+        } else if (held[i].kill_wanted && run->state == RUN_RUNNING) {
+            log_info("kill requested, stopping the task", "job=%s exec=%lld", run->job.name,
+                     (long long)run->job.execution_id);
+            runpool_stop(s->pool, run->job.id, RUN_END_KILLED, now, KILL_GRACE_MS);
+        }
+    }
+    free(held);
+}
+
+/* Take over jobs whose owner stopped renewing (mine: our own from before a
+ * restart, which are dead whatever their lease says). */
+static void
+reap(struct scheduler *s, int64_t now, const char *mine)
+{
+    struct due_set set;
+
+    s->next_reap_ms = now + s->opts.lease_us / 3000;
+    if (claim_fetch_expired(s->db, s->opts.batch, mine, &set) < 0) {
+        db_failed(s, now);
+        return;
+    }
+    for (int i = 0; i < set.count; i++) {
+        const struct due_job *j = &set.jobs[i];
+        struct release next;
+        int rc;
+
+        memset(&next, 0, sizeof(next));
+        plan_next(s, j->schedule, j->timezone, j->scheduled_for_s, j->attempt, j->max_retries,
+                  j->retry_backoff_s, 1, &next);
+        if ((rc = claim_reap(s->db, j, mine, &next)) < 0) {
+            db_failed(s, now);
+            break;
+        }
+        if (rc == 1) {
+            s->stats.takeovers++;
+            log_warn("took over a job from an instance that stopped renewing its lease",
+                     "job_id=%lld dead_owner=%s scheduled_for=%lld attempt=%d retry=%s",
+                     (long long)j->id, j->lease_owner, (long long)j->scheduled_for_s, j->attempt,
+                     next.retry ? "scheduled" : "no");
+            s->next_claim_ms = now;
+        }
+    }
+    due_set_free(&set);
+}
+
+/* Rows without next_time (inserted by SQL, schedule edited): compute it. */
+static void
+schedule_new_rows(struct scheduler *s, int64_t now)
+{
+    struct due_set set;
+
+    s->next_unscheduled_ms = now + s->opts.max_poll_us / 1000;
+    if (claim_fetch_unscheduled(s->db, s->opts.batch, &set) < 0) {
+        db_failed(s, now);
+        return;
+    }
+    for (int i = 0; i < set.count; i++) {
+        const struct due_job *j = &set.jobs[i];
+        struct schedule_error err;
+        const struct schedule *sched = schedule_for(s, j->schedule, j->timezone, &err);
+        int64_t now_s = set.db_now_ms / 1000, next = CLAIM_NO_TIME;
+        int rc;
+
+        if (sched == NULL) {
+            char msg[200];
+            format_schedule_error(&err, msg, sizeof(msg));
+            log_warn("job has an unusable schedule, not scheduling it", "job_id=%lld error=%s",
+                     (long long)j->id, msg);
+            if (claim_set_schedule_error(s->db, j->id, j->version, msg) < 0) {
+                db_failed(s, now);
+                break;
+            }
+            continue;
+        }
+        /* A one-off keeps its instant even if it has passed: the misfire
+         * policy decides at claim time whether it still runs. */
+        if (schedule_next(sched, SCHEDULE_NONE, schedule_is_oneoff(sched) ? 0 : now_s, &next) < 0)
+            next = CLAIM_NO_TIME;
+        if ((rc = claim_reschedule(s->db, j->id, j->version, next, 1, CLAIM_NO_TIME)) < 0) {
+            db_failed(s, now);
+            break;
+        }
+        if (rc == 1)
+            log_debug("scheduled a new job", "job_id=%lld next=%lld", (long long)j->id,
+                      (long long)next);
+    }
+    if (set.count > 0)
+        s->next_claim_ms = now;
+    due_set_free(&set);
+}
+
+/*
+ * Decide for one due row: a claim request (on time, retry, or catch-up), or
+ * a reschedule that skips missed fire times.  Returns 1 if req was filled.
+ */
+static int
+decide(struct scheduler *s, const struct due_job *j, int64_t db_now_s, struct claim_req *req,
+       int64_t now)
+{
+    struct schedule_plan plan;
+    struct schedule_error err;
+    const struct schedule *sched;
+    int rc;
+
+    req->id = j->id;
+    req->version = j->version;
+    if (j->attempt > 1 && j->scheduled_for_s != CLAIM_NO_TIME) {
+        req->scheduled_for_s = j->scheduled_for_s; /* a retry runs for its fire time */
+        req->attempt = j->attempt;
+        return 1;
+    }
+    if ((sched = schedule_for(s, j->schedule, j->timezone, &err)) == NULL) {
+        char msg[200];
+        format_schedule_error(&err, msg, sizeof(msg));
+        log_warn("job has an unusable schedule, not running it", "job_id=%lld error=%s",
+                 (long long)j->id, msg);
+        /* With schedule_error set the due query passes it over until an
+         * operator fixes the schedule (which clears the error). */
+        if (claim_set_schedule_error(s->db, j->id, j->version, msg) < 0)
+            db_failed(s, now);
+        return 0;
+    }
+    schedule_misfire(sched, j->misfire_once ? SCHEDULE_MISFIRE_ONCE : SCHEDULE_MISFIRE_SKIP,
+                     j->due_s, db_now_s, s->opts.misfire_grace_us / 1000000, &plan);
+    if (plan.skipped > 0) {
+        s->stats.misfires_skipped += (uint64_t)plan.skipped;
+        log_info("skipped missed fire times", "job_id=%lld skipped=%lld more=%s policy=%s",
+                 (long long)j->id, (long long)plan.skipped, plan.skipped_more ? "yes" : "no",
+                 j->misfire_once ? "once" : "skip");
+    }
+    if (plan.run_s != SCHEDULE_NONE) {
+        req->scheduled_for_s = plan.run_s;
+        req->attempt = 1;
+        return 1;
+    }
+    rc = claim_reschedule(s->db, j->id, j->version,
+                          plan.next_s == SCHEDULE_NONE ? CLAIM_NO_TIME : plan.next_s, 1,
+                          CLAIM_NO_TIME);
+    if (rc < 0)
+        db_failed(s, now);
+    return 0;
+}
+
+/* One claim round: fetch due rows, start at a random one, claim as many as
+ * there are free slots in one statement. */
+static void
+claim_round(struct scheduler *s, int64_t now)
+{
+    int free_slots = runpool_free_slots(s->pool);
+    struct due_set set;
+    struct claim_req *reqs = NULL;
+    struct claimed_job *won = NULL;
+    int nreqs = 0, nwon = 0, start;
+    int64_t earliest, db_now;
+
+    s->next_claim_ms = now + s->opts.max_poll_us / 1000;
+    if (free_slots <= 0)
+        return; /* a release sets next_claim_ms again */
+    if (claim_fetch_due(s->db, s->opts.batch, &set) < 0) {
+        db_failed(s, now);
+        return;
+    }
+    if (set.count == 0) {
+        due_set_free(&set);
+        if (claim_earliest(s->db, &earliest, &db_now) < 0) {
+            db_failed(s, now);
+            return;
+        }
+        /* Sleep until the earliest next_time, by the database's clock. */
+        if (earliest != CLAIM_NO_TIME && earliest - db_now < s->opts.max_poll_us / 1000)
+            s->next_claim_ms = now + (earliest - db_now > 0 ? earliest - db_now + 1 : 0);
+        return;
+    }
+    if ((reqs = calloc((size_t)set.count, sizeof(*reqs))) == NULL)
+        goto out;
+    /* The random start spreads concurrent instances over different rows. */
+    start = (int)(rand_r(&s->rng) % (unsigned int)set.count);
+    for (int k = 0; k < set.count && nreqs < free_slots; k++) {
+        const struct due_job *j = &set.jobs[(start + k) % set.count];
+        if (decide(s, j, set.db_now_ms / 1000, &reqs[nreqs], now))
+            nreqs++;
+    }
+    if (nreqs > 0 && claim_batch(s->db, s->me, s->opts.lease_us, reqs, nreqs, &won, &nwon) < 0) {
+        db_failed(s, now);
+        goto out;
+    }
+    s->stats.claims_won += (uint64_t)nwon;
+    s->stats.cas_misses += (uint64_t)(nreqs - nwon);
+    if (nreqs > 0)
+        log_debug("claim round", "due=%d tried=%d won=%d missed=%d", set.count, nreqs, nwon,
+                  nreqs - nwon);
+    for (int i = 0; i < nwon; i++)
+        runpool_start(s->pool, &won[i], now);
+    /* More may be due (a full batch, misses, skipped rows): look again now. */
+    s->next_claim_ms = now;
+out:
+    claimed_jobs_free(won, nwon);
+    free(reqs);
+    due_set_free(&set);
+}
+
+int
+scheduler_pollfds(const struct scheduler *s, struct pollfd *fds, int max)
+{
+    int n = 0, sock = db_socket(s->db);
+
+    if (sock >= 0 && max > 0) {
+        fds[n].fd = sock;
+        fds[n].events = POLLIN;
+        fds[n].revents = 0;
+        n++;
+    }
+    return n + runpool_pollfds(s->pool, fds + n, max - n);
+}
+
+int64_t
+scheduler_tick(struct scheduler *s)
+{
+    int64_t now = mono_ms(), wake;
+    int notified = 0;
+
+    if (db_is_connected(s->db) && db_take_notifies(s->db) > 0)
+        notified = 1;
+    runpool_service(s->pool, now);
+    release_finished(s, now);
+
+    if (s->shutting_down) {
+        if (runpool_count(s->pool) > 0 && now >= s->shutdown_kill_ms) {
+            log_warn("grace period over, killing running tasks", "running=%d",
+                     runpool_count(s->pool));
+            runpool_stop_all(s->pool, RUN_END_SHUTDOWN, now, 2000);
+            s->shutdown_kill_ms = INT64_MAX;
+        }
+    }
+    if (now >= s->db_retry_at_ms) {
+        if (!s->reaped_own) {
+            reap(s, now, s->me);
+            s->reaped_own = s->db_retry_at_ms <= now;
+        }
+        if (notified || now >= s->next_renew_ms)
+            renew(s, now);
+        if (!s->shutting_down && now >= s->db_retry_at_ms && now >= s->next_reap_ms)
+            reap(s, now, NULL);
+        if (!s->shutting_down && now >= s->db_retry_at_ms &&
+            (notified || now >= s->next_unscheduled_ms))
+            schedule_new_rows(s, now);
+        if (!s->shutting_down && now >= s->db_retry_at_ms && (notified || now >= s->next_claim_ms))
+            claim_round(s, now);
+    }
+
+    wake = s->shutting_down ? INT64_MAX : s->next_claim_ms;
+    if (s->next_renew_ms < wake && runpool_count(s->pool) > 0)
+        wake = s->next_renew_ms;
+    if (!s->shutting_down && s->next_reap_ms < wake)
+        wake = s->next_reap_ms;
+    if (runpool_next_deadline(s->pool) < wake)
+        wake = runpool_next_deadline(s->pool);
+    if (s->shutting_down && s->shutdown_kill_ms < wake)
+        wake = s->shutdown_kill_ms;
+    if (s->db_retry_at_ms > now && wake < s->db_retry_at_ms)
+        wake = s->db_retry_at_ms;
+    wake -= mono_ms();
+    if (wake > s->opts.max_poll_us / 1000)
+        wake = s->opts.max_poll_us / 1000;
+    return wake < 0 ? 0 : wake;
+}
+
+void
+scheduler_shutdown(struct scheduler *s)
+{
+    if (s->shutting_down)
+        return;
+    s->shutting_down = 1;
+    s->shutdown_kill_ms = mono_ms() + s->opts.grace_us / 1000;
+    log_info("no longer claiming; waiting for running tasks", "running=%d grace_ms=%lld",
+             runpool_count(s->pool), (long long)(s->opts.grace_us / 1000));
+}
+
+int
+scheduler_idle(const struct scheduler *s)
+{
+    return runpool_count(s->pool) == 0;
+}
+
+int
+scheduler_running(const struct scheduler *s)
+{
+    return runpool_count(s->pool);
+}
+
+void
+scheduler_get_stats(const struct scheduler *s, struct scheduler_stats *out)
+{
+    *out = s->stats;
+}
