@@ -78,10 +78,12 @@ static const char SQL_CLAIM[] =
     "  c.max_retries, c.retry_backoff_s, c.name, c.kind, c.config, c.schedule, c.timezone"
     " FROM c LEFT JOIN e ON e.job_id = c.id";
 
-/* The job's next state after a run, shared by release and reap:
- * $retry, $delay, $next, $attempt, $retry_for at the given positions. */
-#define NEXT_STATE(retry, delay, next, attempt, retry_for)                                 \
-    " status = CASE WHEN NOT " retry "::bool AND " next "::bigint IS NULL THEN 'done'"      \
+/* The job's next state after a run, shared by release and reap: $retry,
+ * $delay, $next, $attempt, $retry_for, and the schedule and zone the next
+ * time was computed from, at the given positions. */
+#define NEXT_STATE(retry, delay, next, attempt, retry_for, sched, zone)                    \
+    " status = CASE WHEN NOT " retry "::bool AND " next "::bigint IS NULL"                  \
+    "  AND (schedule, timezone) = (" sched ", " zone ") THEN 'done'"                       \
     "  WHEN pause_requested THEN 'paused' ELSE 'waiting' END,"                             \
     " version = version + 1, lease_owner = NULL, lease_until = NULL,"                      \
     " next_time = CASE WHEN " retry "::bool"                                               \
@@ -92,9 +94,14 @@ static const char SQL_CLAIM[] =
     "  THEN to_timestamp(" retry_for "::bigint) ELSE NULL END,"                            \
     " kill_requested_at = NULL, pause_requested = false"
 
+/* A schedule edited while the job ran: the next fire time we computed from
+ * the old one is wrong, so leave next_time NULL for an instance to compute
+ * (and never call the job done because the old schedule was finished). */
 static const char SQL_RELEASE[] =
     "WITH j AS ("
-    " UPDATE jobs SET" NEXT_STATE("$7", "$8", "$9", "$10", "$11")
+    " UPDATE jobs SET"
+    NEXT_STATE("$7", "$8", "CASE WHEN (schedule, timezone) = ($14, $15) THEN $9::bigint END",
+               "$10", "$11", "$14", "$15")
     " WHERE id = $1 AND version = $2 AND lease_owner = $3 AND status = 'running'"
     " RETURNING id),"
     " e AS ("
@@ -112,7 +119,9 @@ static const char SQL_RELEASE[] =
  * owner that woke up and renewed since our fetch still holds the job. */
 static const char SQL_REAP[] =
     "WITH j AS ("
-    " UPDATE jobs SET" NEXT_STATE("$3", "$4", "$5", "$6", "$7")
+    " UPDATE jobs SET"
+    NEXT_STATE("$3", "$4", "CASE WHEN (schedule, timezone) = ($10, $11) THEN $5::bigint END",
+               "$6", "$7", "$10", "$11")
     " WHERE id = $1 AND version = $2 AND status = 'running'"
     "  AND (lease_until < now() OR lease_owner = $9)"
     " RETURNING id),"
@@ -124,6 +133,20 @@ static const char SQL_REAP[] =
     "  AND EXISTS (SELECT 1 FROM j)"
     " RETURNING id)"
     " SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM e)";
+
+static const char SQL_UNCLAIM[] =
+    "WITH j AS ("
+    " UPDATE jobs SET status = 'waiting', version = version + 1, lease_owner = NULL,"
+    "  lease_until = NULL, next_time = scheduled_for,"
+    "  scheduled_for = CASE WHEN attempt > 1 THEN scheduled_for END"
+    " WHERE id = $1 AND version = $2 AND lease_owner = $3 AND status = 'running'"
+    " RETURNING id, next_time, attempt),"
+    " e AS ("
+    " DELETE FROM executions x USING j"
+    " WHERE x.job_id = j.id AND x.scheduled_for = j.next_time AND x.attempt = j.attempt"
+    "  AND x.status = 'running' AND x.instance_id = $3"
+    " RETURNING x.id)"
+    " SELECT (SELECT count(*) FROM j)";
 
 static const char SQL_RESCHEDULE[] =
     "UPDATE jobs SET version = version + 1, next_time = to_timestamp($3::bigint),"
@@ -350,7 +373,7 @@ claim_release(struct db *db, const char *me, const struct release *r)
                    DB_PARAMS(id, version, me, exec_id, r->status,
                              r->has_exit_code ? exit_code : NULL, t.retry, t.delay, t.next_p,
                              t.attempt, t.retry_for_p, r->output != NULL ? r->output : "",
-                             r->error));
+                             r->error, r->schedule, r->timezone));
     if (res == NULL)
         return -1;
     released = db_get_int64(res, 0, 0, 0) > 0;
@@ -372,7 +395,7 @@ claim_reap(struct db *db, const struct due_job *job, const char *mine, const str
     /* $9 names this instance only for its own dead leases found at start-up. */
     res = db_query(db, SQL_REAP,
                    DB_PARAMS(id, version, t.retry, t.delay, t.next_p, t.attempt, t.retry_for_p,
-                             job->lease_owner, mine));
+                             job->lease_owner, mine, job->schedule, job->timezone));
     if (res == NULL)
         return -1;
     reaped = db_get_int64(res, 0, 0, 0) > 0;
@@ -412,4 +435,20 @@ claim_set_schedule_error(struct db *db, int64_t id, int64_t version, const char 
     snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
     snprintf(version_text, sizeof(version_text), "%lld", (long long)version);
     return db_exec(db, SQL_SCHEDULE_ERROR, DB_PARAMS(id_text, version_text, msg));
+}
+
+int
+claim_unclaim(struct db *db, const char *me, int64_t id, int64_t version)
+{
+    char id_text[24], version_text[24];
+    PGresult *res;
+    int done;
+
+    snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
+    snprintf(version_text, sizeof(version_text), "%lld", (long long)version);
+    if ((res = db_query(db, SQL_UNCLAIM, DB_PARAMS(id_text, version_text, me))) == NULL)
+        return -1;
+    done = db_get_int64(res, 0, 0, 0) > 0;
+    PQclear(res);
+    return done;
 }

@@ -47,8 +47,9 @@ void due_set_free(struct due_set *set);
 /* Waiting rows with next_time <= now(), oldest first, at most limit. */
 int claim_fetch_due(struct db *db, int limit, struct due_set *out) TC_MUST_CHECK;
 
-/* Running rows whose lease ran out (or, at start-up, that this instance id
- * held in a previous life: pass me to get those regardless of expiry). */
+/* Running rows whose lease ran out, or (mine not NULL) every running row
+ * leased to mine, expired or not: at start-up those are from a previous life,
+ * after a database error they may be claims we never heard of. */
 int claim_fetch_expired(struct db *db, int limit, const char *mine, struct due_set *out)
     TC_MUST_CHECK;
 
@@ -125,6 +126,10 @@ struct release {
     int next_attempt;
     int64_t retry_for_s;
     int64_t next_s;
+    /* The schedule and zone next_s was computed from (borrowed): if the
+     * row's differ, it was edited meanwhile and next_time is left NULL. */
+    const char *schedule;
+    const char *timezone;
 };
 
 /*
@@ -145,5 +150,14 @@ int claim_release(struct db *db, const char *me, const struct release *r) TC_MUS
  */
 int claim_reap(struct db *db, const struct due_job *job, const char *mine,
                const struct release *next) TC_MUST_CHECK;
+
+/*
+ * A claim of ours that nothing runs: it committed while the connection broke
+ * (the client never saw the answer).  Give it back as if it had never been
+ * claimed: the job waits again for the same fire time and attempt, and the
+ * execution row that never started is removed.  Returns 1 done, 0 if it was
+ * not ours any more, -1 on error.
+ */
+int claim_unclaim(struct db *db, const char *me, int64_t id, int64_t version) TC_MUST_CHECK;
 
 #endif

@@ -35,7 +35,8 @@ cli_cron_usage(FILE *out, const char *sub)
     if (sub == NULL || strcmp(sub, "next") == 0)
         fprintf(out, "usage: tablecron cron next EXPR [--tz ZONE] [--from TIME] [--count N]\n");
     if (sub == NULL || strcmp(sub, "check") == 0)
-        fprintf(out, "%s tablecron cron check EXPR [--tz ZONE]\n", sub == NULL ? "      " : "usage:");
+        fprintf(out, "%s tablecron cron check EXPR [--tz ZONE]\n",
+                sub == NULL ? "      " : "usage:");
     fprintf(out, "\n");
     if (sub == NULL || strcmp(sub, "next") == 0)
         fprintf(out,
@@ -46,7 +47,8 @@ cli_cron_usage(FILE *out, const char *sub)
                 "line (optionally FROM<TAB>EXPR), and prints one line for each: the\n"
                 "times separated by spaces, 'none', or 'error: MSG at POS'.\n\n");
     if (sub == NULL || strcmp(sub, "check") == 0)
-        fprintf(out, "check validates EXPR and ZONE, prints nothing and exits 0 if both are good.\n\n");
+        fprintf(out,
+                "check validates EXPR and ZONE, prints nothing and exits 0 if both are good.\n\n");
     fprintf(out,
             "EXPR is a cron expression of 5, 6 (leading seconds) or 7 (trailing year)\n"
             "fields, a macro (@daily, @hourly, ...), '@every 1h30m' or\n"
@@ -72,6 +74,11 @@ cli_cron_show_error(const char *what, const char *text, int pos, const char *msg
     fprintf(stderr, "  %s\n  %*s^\n", text, pos, "");
 }
 
+/* Options may come before or after EXPR, as "--tz ZONE" or "--tz=ZONE".
+ * Parsed by hand rather than with getopt_long: main.c has already run
+ * getopt over the global flags, and an expression such as "-5 * * * *"
+ * must not be mistaken for options.  allow_from is 0 for `check`, which
+ * takes only --tz.  Errors are printed; returns 0 or -1. */
 static int
 cli_cron_parse_args(int argc, char **argv, struct cli_cron_opts *o, int allow_from)
 {
@@ -162,7 +169,8 @@ cli_cron_from(const char *text, const struct tz *zone, int64_t *out)
 }
 
 /* Up to count fire times after `from`; returns how many were printed, -1 on
- * an output error. */
+ * an output error.  Each time becomes the previous scheduled time of the
+ * next call, as in the daemon, so @every keeps its grid and @at is consumed. */
 static long
 cli_cron_print_next(const struct schedule *s, int64_t from, long count, FILE *out, char sep)
 {
@@ -245,7 +253,8 @@ cli_cron_next(int argc, char **argv)
     if (cli_cron_parse_args(argc, argv, &o, 1) < 0)
         goto out;
     /* Parse with the zone first: --from without an offset is local to it. */
-    if ((s = schedule_parse(strcmp(o.expr, "-") == 0 ? "@hourly" : o.expr, o.zone, &err)) == NULL) {
+    s = schedule_parse(strcmp(o.expr, "-") == 0 ? "@hourly" : o.expr, o.zone, &err);
+    if (s == NULL) {
         if (err.part == SCHEDULE_PART_ZONE)
             cli_cron_show_error("--tz: ", o.zone, err.pos, err.msg);
         else
@@ -329,7 +338,9 @@ cli_cron_main(int argc, char **argv)
             cli_cron_usage(stdout, argv[1]);
             return 0;
         }
-        return strcmp(argv[1], "next") == 0 ? cli_cron_next(argc, argv) : cli_cron_check(argc, argv);
+        if (strcmp(argv[1], "next") == 0)
+            return cli_cron_next(argc, argv);
+        return cli_cron_check(argc, argv);
     }
     fprintf(stderr, "tablecron cron: unknown command '%s' (use next or check)\n", argv[1]);
     return 2;

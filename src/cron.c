@@ -113,7 +113,8 @@ struct cron_parser {
     struct cron_error *err;
 };
 
-static void cron_fail(struct cron_parser *cp, const char *at, const char *fmt, ...) TC_PRINTF(3, 4);
+static void cron_fail(struct cron_parser *cp, const char *at, const char *fmt, ...)
+    TC_PRINTF(3, 4);
 
 static void
 cron_fail(struct cron_parser *cp, const char *at, const char *fmt, ...)
@@ -168,7 +169,9 @@ cron_unexpected(struct cron_parser *cp, const char *p, const char *end, enum cro
 }
 
 /* Digits at *pp: 1 and *out on success, 0 if there are none, -1 (error
- * reported) if the number is absurdly long. */
+ * reported) if the number is absurdly long.  Nine digits fit an int, so
+ * "99999999999" is caught here before any arithmetic could overflow; the
+ * caller then checks the field's range. */
 static int
 cron_number(struct cron_parser *cp, const char **pp, const char *end, int *out)
 {
@@ -240,7 +243,8 @@ cron_value(struct cron_parser *cp, enum cron_field f, const char **pp, const cha
             }
         }
         if (f == CRON_DOW && len == 1 && cron_upper(*start) == 'L')
-            cron_fail(cp, start, "'L' alone is ambiguous in day of week (write 5L for the last Friday)");
+            cron_fail(cp, start,
+                      "'L' alone is ambiguous in day of week (write 5L for the last Friday)");
         else
             cron_fail(cp, start, "unknown %s name '%.*s'", f == CRON_MON ? "month" : "day",
                       len > 16 ? 16 : len, start);
@@ -310,7 +314,12 @@ cron_item_last(struct cron_parser *cp, struct cron_expr *ce, const char *p, cons
     return 0;
 }
 
-/* One list item of field f in [p, end). */
+/* One list item of field f in [p, end):
+ *   '*' ['/' step]  |  value ['-' value] ['/' step]
+ *   day of month only:  L [-n] [W]  |  n W
+ *   day of week only:   value L  |  value '#' k
+ * Plain values go into `set`; the day specials go straight into ce's masks,
+ * since they depend on the month and cannot be a fixed set of days. */
 static int
 cron_item(struct cron_parser *cp, struct cron_expr *ce, enum cron_field f, struct cron_set *set,
           const char *p, const char *end)
@@ -345,7 +354,7 @@ cron_item(struct cron_parser *cp, struct cron_expr *ce, enum cron_field f, struc
         hi = lo;
         if (f == CRON_DOM && p < end && cron_upper(*p) == 'W') {
             if (p + 1 != end) {
-                cron_fail(cp, start, "'W' needs a single day, as in 15W");
+                cron_unexpected(cp, p + 1, end, f);
                 return -1;
             }
             ce->dom_near_w |= UINT32_C(1) << lo;
@@ -378,8 +387,8 @@ cron_item(struct cron_parser *cp, struct cron_expr *ce, enum cron_field f, struc
             p++;
             if (cron_value(cp, f, &p, end, &hi) < 0)
                 return -1;
-            if (f == CRON_DOW && hi == 0)
-                hi = 7; /* FRI-SUN: Sunday as the end of a range is day 7 */
+            if (f == CRON_DOW && hi == 0 && lo > 0)
+                hi = 7; /* FRI-SUN: Sunday ending a range is day 7; SUN-SUN stays 0 */
             if (lo > hi) {
                 cron_fail(cp, start, "range %.*s goes backwards", (int)(p - start), start);
                 return -1;
@@ -404,14 +413,19 @@ cron_item(struct cron_parser *cp, struct cron_expr *ce, enum cron_field f, struc
             hi = fi->hi;
     }
     if (p != end) {
-        cron_unexpected(cp, p, end, f);
+        if (f == CRON_DOM && cron_upper(*p) == 'W')
+            cron_fail(cp, start, "'W' needs a single day, as in 15W");
+        else
+            cron_unexpected(cp, p, end, f);
         return -1;
     }
     cron_set_range(set, lo, hi, step, f == CRON_YEAR ? CRON_YEAR_MIN : 0);
     return 0;
 }
 
-/* A whole field in [s, end): "?" or a comma-separated list of items. */
+/* A whole field in [s, end): "?" or a comma-separated list of items.  The
+ * star flags record the field's first character, not its set: Vixie cron
+ * decides how day of month and day of week combine from the text. */
 static int
 cron_field(struct cron_parser *cp, struct cron_expr *ce, enum cron_field f, const char *s,
            const char *end)
@@ -527,6 +541,7 @@ cron_parse(const char *text, struct cron_error *err)
 {
     struct cron_parser cp = { text, err };
     struct cron_expr *ce = NULL;
+    struct cron_expr *done = NULL; /* returned: ce once complete */
     const char *start[CRON_NFIELDS], *stop[CRON_NFIELDS];
     const char *extra = NULL; /* start of an eighth field */
     const char *p;
@@ -539,7 +554,8 @@ cron_parse(const char *text, struct cron_error *err)
         return NULL;
     }
     if (strnlen(text, CRON_TEXT_MAX + 1) > CRON_TEXT_MAX) {
-        cron_fail(&cp, text + CRON_TEXT_MAX, "expression too long (at most %d bytes)", CRON_TEXT_MAX);
+        cron_fail(&cp, text + CRON_TEXT_MAX, "expression too long (at most %d bytes)",
+                  CRON_TEXT_MAX);
         return NULL;
     }
     for (p = text; cron_is_blank(*p); p++)
@@ -576,7 +592,7 @@ cron_parse(const char *text, struct cron_error *err)
     first = n == 5 ? CRON_MIN : CRON_SEC;
     for (i = 0; i < n; i++) {
         if (cron_field(&cp, ce, (enum cron_field)(first + i), start[i], stop[i]) < 0)
-            goto fail;
+            goto out;
     }
     if (n == 5)
         ce->sec = 1;
@@ -593,13 +609,15 @@ cron_parse(const char *text, struct cron_error *err)
     /* With the day of week starred the day of month must match by itself:
      * "0 0 30 2 *" can never fire, so say so now rather than search. */
     if (ce->dow_star && !ce->dom_star && !cron_dom_possible(ce)) {
-        cron_fail(&cp, start[CRON_DOM - first], "day of month never occurs in the selected months");
-        goto fail;
+        cron_fail(&cp, start[CRON_DOM - first],
+                  "day of month never occurs in the selected months");
+        goto out;
     }
-    return ce;
-fail:
+    done = ce;
+    ce = NULL;
+out:
     free(ce);
-    return NULL;
+    return done;
 }
 
 void
@@ -634,7 +652,9 @@ cron_year_from(const struct cron_expr *ce, int64_t year)
     return -1;
 }
 
-/* Days of the month (bit d) on which the expression fires. */
+/* Days of the month (bit d) on which the expression fires: day of month and
+ * day of week are each turned into a mask of this month's days, then combined
+ * by the Vixie rule.  Computed once per month visited, not per day. */
 static uint32_t
 cron_days(const struct cron_expr *ce, int64_t year, int mon)
 {
@@ -689,7 +709,10 @@ cron_days(const struct cron_expr *ce, int64_t year, int mon)
     return (dom | dow) & valid;
 }
 
-/* The first local time >= from that matches every field. */
+/* The first local time >= from that matches every field.  When a field has
+ * no allowed value left, the next larger field is advanced and the smaller
+ * ones reset; overflowing values (hour 24, day 32, month 13) are left for
+ * the next pass to carry, which keeps each step a single mask lookup. */
 static int
 cron_search(const struct cron_expr *ce, int64_t from, int64_t *out)
 {

@@ -191,7 +191,8 @@ db_connect(struct db *db, int64_t give_up_ms)
             return 0;
         }
         if (attempt == 1 || log_enabled(LOG_DEBUG))
-            log_warn("cannot connect to database", "error=%s attempt=%d", db->last_message, attempt);
+            log_warn("cannot connect to database", "error=%s attempt=%d", db->last_message,
+                     attempt);
         if (atomic_load(&db->stop))
             break;
         if (give_up_ms >= 0 && now_ms() - start + backoff > give_up_ms)

@@ -86,6 +86,8 @@ duration_parse(const char *text, int64_t *out_us, struct duration_error *err)
     }
     while (duration_is_blank(*p))
         p++;
+    /* One <digits><unit> group per turn; overflow is checked before each
+     * multiplication and addition, never after. */
     while (*p != '\0' && !duration_is_blank(*p)) {
         const char *start = p;
         int64_t n = 0;
@@ -125,17 +127,19 @@ duration_parse(const char *text, int64_t *out_us, struct duration_error *err)
             /* Quote the unknown unit, letters only: the text may be anything. */
             int len = 0;
 
-            while (len < 8 && ((p[len] >= 'a' && p[len] <= 'z') || (p[len] >= 'A' && p[len] <= 'Z')))
+            while (len < 8 &&
+                   ((p[len] >= 'a' && p[len] <= 'z') || (p[len] >= 'A' && p[len] <= 'Z')))
                 len++;
             if (len == 0)
                 duration_fail(err, (int)(p - text), "missing unit (use d, h, m, s, ms or us)");
             else
-                duration_fail(err, (int)(p - text), "unknown unit '%.*s' (use d, h, m, s, ms or us)",
-                              len, p);
+                duration_fail(err, (int)(p - text),
+                              "unknown unit '%.*s' (use d, h, m, s, ms or us)", len, p);
             return -1;
         }
         if (unit <= last_unit) {
-            duration_fail(err, (int)(p - text), "units must go from largest to smallest, each once");
+            duration_fail(err, (int)(p - text),
+                          "units must go from largest to smallest, each once");
             return -1;
         }
         if (n > INT64_MAX / duration_units[unit].us) {

@@ -1,20 +1,35 @@
 /* exec_shell.c - `/bin/sh -c COMMAND` in its own session, watched by pidfd.
  *
- * Glossary: the *shell* is the /bin/sh we fork and exec; its *group* is the
- * process group (and session) it leads, holding everything the command
- * started unless a process left on purpose; *output* is stdout and stderr,
- * which share one pipe so that their order is kept.
+ * Glossary: the *supervisor* is the process we fork; it leads a new session
+ * and process group, its *group*, and forks the *shell*, the /bin/sh that
+ * runs the command.  The group holds everything the command started unless
+ * a process left on purpose.  *Output* is stdout and stderr, which share
+ * one pipe so that their order is kept.
+ *
+ * Why a supervisor: when tablecron dies, the task must die too, or another
+ * instance that takes the job over once the lease expires runs it a second
+ * time beside the orphan.  PR_SET_PDEATHSIG reaches only the child of the
+ * dead process, and dash forks the commands it runs, so a signal set on
+ * the shell would kill the shell and leave its commands running.  The
+ * supervisor is that child: on tablecron's death it kills its whole group.
+ * Otherwise it only waits for the shell and then ends as the shell did
+ * (same exit code, same signal), so everything below watches, signals and
+ * reaps the supervisor as if it were the shell.  Its price: it is a fork
+ * that never execs, so until the task ends it keeps the pages of
+ * tablecron's memory that tablecron modifies meanwhile (copy-on-write).
  *
  * Why a pidfd and not pipe EOF: `sleep 600 & echo started` ends at once,
  * but the background sleep keeps the pipe open for ten minutes.  The pidfd
- * becomes readable when the shell itself exits; we then drain the pipe and
- * stop reading.  Why not SIGCHLD or wait(-1): other parts of the process
- * own other children, so each of ours is reaped by its pid only.
+ * becomes readable when the supervisor exits, right after the shell; we
+ * then drain the pipe and stop reading.  Why not SIGCHLD or wait(-1): other
+ * parts of the process own other children, so each of ours is reaped by
+ * its pid only.
  *
  * Start-up runs in two halves.  Before fork, everything that allocates or
  * may take a lock (argv, envp, pipes, /dev/null) is prepared, because once
  * the process has other threads the child may call async-signal-safe
- * functions only.  After fork, the child reports a failing step through a
+ * functions only (the supervisor, which never execs, for all its life).
+ * After fork, the supervisor or the shell reports a failing step through a
  * close-on-exec pipe: EOF there means the exec worked, so shell_start() can
  * say precisely why a run could not begin.
  */
@@ -29,6 +44,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,12 +60,20 @@
 /* After exit: a full pipe holds at most 1 MiB (fs.pipe-max-size default);
  * more can only come from background processes still writing. */
 #define DRAIN_BUDGET ((size_t)1024 * 1024)
+/*
+ * What the kernel sends the supervisor when tablecron dies.  SIGCONT
+ * because it is the one signal that also wakes a stopped process: a group
+ * someone stopped with `kill -STOP` still dies with tablecron, instead of
+ * staying stopped for good (SIGKILL, the only other such signal, would
+ * kill the supervisor alone).
+ */
+#define SUPERVISOR_DEATH_SIGNAL SIGCONT
 
 struct shell_proc {
-    pid_t pid;              /* the shell; also its group and session id */
+    pid_t pid;              /* the supervisor; also the group and session id */
     int pidfd;              /* owned; -1 once reaped */
     int out_fd;             /* owned; read end of the output pipe, -1 once closed */
-    int signalled;          /* shell_signal() was called while the shell ran */
+    int signalled;          /* shell_signal() was called while it ran */
     int finished;           /* reaped: the fields below are final */
     int exit_code;          /* -1 until finished, or if the status was lost */
     int term_signal;        /* 0 unless killed by a signal */
@@ -65,10 +90,17 @@ struct shell_launch {
     int null_fd;         /* /dev/null, becomes stdin */
     int out_w;           /* write end of the output pipe, becomes stdout and stderr */
     int report_w;        /* write end of the report pipe; close-on-exec */
+    pid_t parent;        /* tablecron's pid: the supervisor's parent until it dies */
 };
 
 /* A step of the child that failed, sent to the parent over the report pipe. */
-enum shell_step { SHELL_STEP_SESSION = 1, SHELL_STEP_STDIO, SHELL_STEP_CHDIR, SHELL_STEP_EXEC };
+enum shell_step {
+    SHELL_STEP_SESSION = 1,
+    SHELL_STEP_STDIO,
+    SHELL_STEP_CHDIR,
+    SHELL_STEP_FORK,
+    SHELL_STEP_EXEC
+};
 
 struct shell_report {
     int step; /* enum shell_step */
@@ -255,23 +287,132 @@ child_default_signal(int sig)
 }
 
 /*
- * Runs in the forked child with every signal blocked (see shell_start):
- * a handler inherited from the parent must never run here, it would act
- * on the parent's state (its self-pipe, say).
+ * The shell, forked by the supervisor: its dispositions are already the
+ * defaults and only its mask is left to clear.  It dies with the
+ * supervisor (which only ever exits after reaping it, or in a kill of the
+ * whole group), so that a supervisor killed alone does not leave the shell
+ * running unwatched.  On failure it reports to tablecron itself: the
+ * report pipe reaches EOF once both it (by exec) and the supervisor have
+ * closed their copies.
+ */
+TC_NORETURN static void
+shell_exec(const struct shell_launch *l, pid_t supervisor)
+{
+    struct shell_report report = { SHELL_STEP_EXEC, 0 };
+    sigset_t none;
+    ssize_t ignored;
+
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
+        report.step = SHELL_STEP_SESSION;
+        goto fail;
+    }
+    if (getppid() != supervisor)
+        _exit(127); /* killed before the prctl; tablecron sees how in its status */
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(SHELL_PATH, l->argv, l->envp);
+fail:
+    report.error = errno;
+    ignored = write(l->report_w, &report, sizeof(report));
+    (void)ignored;
+    _exit(127);
+}
+
+/*
+ * End the supervisor the way the shell ended, so that tablecron, which
+ * reaps the supervisor, sees what it would have seen reaping the shell.
+ * A signal is sent to ourselves while it is still blocked (kill, not
+ * raise: glibc's raise refuses its internal signals 32 and 33), then
+ * unblocked: we die of it.  Its disposition is the default already (see
+ * shell_child).  We never dump core: our memory is a copy of tablecron's,
+ * credentials included, and with core_pattern "core" the file would
+ * replace the command's own core in the same directory.  So the status
+ * never says "core dumped", even when the shell's did.
+ */
+TC_NORETURN static void
+supervisor_exit_like(int status)
+{
+    struct rlimit no_core = { 0, 0 };
+    sigset_t one;
+    int sig;
+
+    if (!WIFSIGNALED(status))
+        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 127);
+    sig = WTERMSIG(status);
+    (void)setrlimit(RLIMIT_CORE, &no_core);
+    (void)prctl(PR_SET_DUMPABLE, 0);
+    (void)kill(getpid(), sig); /* SIGKILL ends us here */
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    sigprocmask(SIG_UNBLOCK, &one, NULL);
+    _exit(128 + sig); /* not reached: sig terminates by default */
+}
+
+/*
+ * The supervisor's whole life once the shell runs, with every signal
+ * blocked and taken here one at a time.  Each wake-up first asks whether
+ * tablecron is still our parent: the parent-death signal says "look", and
+ * getppid() decides, because that signal may also come from the group
+ * (shell_signal's SIGCONT, a command's `kill -CONT 0`) or from the death of
+ * a tablecron thread that is not the process.  If tablecron is gone, the
+ * group dies, us included.  Otherwise a finished shell is reaped and its
+ * status passed on; any other signal was sent to the group, which received
+ * it too, and is none of our business.  sigwaitinfo() fails with EINTR
+ * after a SIGSTOP: the loop just looks again.
+ */
+TC_NORETURN static void
+supervisor_loop(pid_t shell, pid_t parent)
+{
+    sigset_t all;
+    int status;
+    pid_t r;
+
+    sigfillset(&all);
+    for (;;) {
+        (void)sigwaitinfo(&all, NULL);
+        if (getppid() != parent) {
+            (void)kill(0, SIGKILL);
+            _exit(127); /* not reached */
+        }
+        /* A SIGCHLD may also mean stopped or continued: WNOHANG says 0. */
+        r = waitpid(shell, &status, WNOHANG);
+        if (r == shell)
+            supervisor_exit_like(status);
+        if (r < 0)
+            _exit(127); /* the shell is not our child: nothing to watch */
+    }
+}
+
+/*
+ * The supervisor: the child of tablecron, leader of the new session and
+ * group, parent of the shell.  Runs with every signal blocked (see
+ * shell_start): a handler inherited from tablecron must never run here,
+ * it would act on tablecron's state (its self-pipe, say).  It stays
+ * blocked in the supervisor for good, so that signals reach it only
+ * through sigwaitinfo().
  */
 TC_NORETURN static void
 shell_child(const struct shell_launch *l)
 {
     struct shell_report report = { 0, 0 };
-    sigset_t none;
     ssize_t ignored;
+    pid_t self, shell;
 
-    /* Back to defaults: the parent ignores SIGPIPE and may catch others. */
+    /* Back to defaults: tablecron ignores SIGPIPE and may catch others.
+     * The shell inherits these. */
     for (int sig = 1; sig < NSIG; sig++) {
         if (sig != SIGKILL && sig != SIGSTOP)
             child_default_signal(sig);
     }
     if (setsid() < 0) {
+        report.step = SHELL_STEP_SESSION;
+        goto fail;
+    }
+    /* If tablecron dies (kill -9), the group dies with it: another instance
+     * takes the job over once the lease expires, and an orphaned task would
+     * otherwise keep running beside the new attempt.  Checked after the
+     * prctl: tablecron may have died before it. */
+    if (prctl(PR_SET_PDEATHSIG, SUPERVISOR_DEATH_SIGNAL) < 0 || getppid() != l->parent) {
         report.step = SHELL_STEP_SESSION;
         goto fail;
     }
@@ -281,17 +422,32 @@ shell_child(const struct shell_launch *l)
         goto fail;
     }
     child_close_fds(l->report_w, l->max_fd);
+    /* Here rather than in the shell, which inherits it: one failing step
+     * fewer after the second fork. */
     if (l->cwd != NULL && chdir(l->cwd) < 0) {
         report.step = SHELL_STEP_CHDIR;
         goto fail;
     }
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    execve(SHELL_PATH, l->argv, l->envp);
-    report.step = SHELL_STEP_EXEC;
+    self = getpid();
+    if ((shell = fork()) < 0) {
+        report.step = SHELL_STEP_FORK;
+        goto fail;
+    }
+    if (shell == 0)
+        shell_exec(l, self);
+    /* Let go of the output pipe (its EOF must not wait for us) before the
+     * report pipe, so that when shell_start() returns we hold nothing but
+     * /dev/null.  On failure the shell is killed with the group. */
+    if (dup2(STDIN_FILENO, STDOUT_FILENO) < 0 || dup2(STDIN_FILENO, STDERR_FILENO) < 0) {
+        report.step = SHELL_STEP_STDIO;
+        goto fail;
+    }
+    close(l->report_w);
+    supervisor_loop(shell, l->parent);
 fail:
     report.error = errno;
-    /* Eight bytes into an empty pipe: one atomic write. */
+    /* Eight bytes, less than PIPE_BUF: one atomic write, even if the shell
+     * also reports. */
     ignored = write(l->report_w, &report, sizeof(report));
     (void)ignored;
     _exit(127);
@@ -338,6 +494,9 @@ shell_await_exec(int report_r, const struct shell_launch *l, struct shell_error 
         shell_set_error(err, "cannot change directory to '%.150s': %s", l->cwd,
                         strerror(report.error));
         break;
+    case SHELL_STEP_FORK:
+        shell_set_error(err, "cannot fork: %s", strerror(report.error));
+        break;
     default:
         shell_set_error(err, "cannot run " SHELL_PATH ": %s", strerror(report.error));
         break;
@@ -371,6 +530,7 @@ shell_start(const struct shell_spec *spec, struct shell_error *err)
     l.argv[2] = (char *)spec->command;
     l.argv[3] = NULL;
     l.cwd = spec->cwd;
+    l.parent = getpid();
     if ((l.max_fd = sysconf(_SC_OPEN_MAX)) <= 0)
         l.max_fd = 65536;
 
@@ -414,8 +574,8 @@ shell_start(const struct shell_spec *spec, struct shell_error *err)
         goto out;
     }
 
-    /* Block every signal across fork: the child unblocks them only after
-     * resetting the handlers it inherited. */
+    /* Block every signal across fork: the supervisor keeps them blocked,
+     * the shell unblocks them once the inherited handlers are reset. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &saved_mask);
     pid = fork();
@@ -433,15 +593,16 @@ shell_start(const struct shell_spec *spec, struct shell_error *err)
     close_fd(&l.null_fd);
 
     if (shell_await_exec(report_r, &l, err) < 0) {
-        /* Normally the child has reported and is exiting; if the report
-         * got lost it may be running, alone in its new group or not yet. */
+        /* Normally the supervisor or the shell has reported and is exiting;
+         * if the report got lost the supervisor may be running, alone in
+         * its new group or not yet, the shell with it. */
         (void)kill(-pid, SIGKILL);
         (void)kill(pid, SIGKILL);
         shell_reap_blocking(pid);
         goto out;
     }
-    /* The shell is running in its own group, and nobody else waits for
-     * it (see the top of this file): its pid is ours until we reap it. */
+    /* The supervisor is running in its own group, and nobody else waits
+     * for it (see the top of this file): its pid is ours until we reap it. */
     if ((p->pidfd = pidfd_open(pid, 0)) < 0) {
         shell_set_error(err, "cannot watch the child process: %s", strerror(errno));
         (void)kill(-pid, SIGKILL);
@@ -501,7 +662,8 @@ shell_read_output(struct shell_proc *p, size_t budget)
     }
 }
 
-/* Has the shell exited?  The pidfd is readable from then on. */
+/* Has the supervisor exited (so the shell has)?  The pidfd is readable
+ * from then on. */
 static int
 shell_exited(const struct shell_proc *p)
 {
@@ -521,9 +683,9 @@ shell_on_ready(struct shell_proc *p)
     shell_read_output(p, READ_BUDGET);
     if (!shell_exited(p))
         return TC_AGAIN;
-    /* The shell is a zombie until we reap it, so its pid cannot be reused
-     * and the group id still names its group: the last safe moment to
-     * clean up after a cancelled run. */
+    /* The supervisor is a zombie until we reap it, so its pid cannot be
+     * reused and the group id still names its group: the last safe moment
+     * to clean up after a cancelled run. */
     if (p->signalled)
         (void)kill(-p->pid, SIGKILL);
     shell_read_output(p, DRAIN_BUDGET);

@@ -9,7 +9,10 @@
  *
  * The child runs in a new session (so a new process group whose id is its
  * pid): shell_signal() reaches everything the command started, unless a
- * process moved itself to another session or group on purpose.
+ * process moved itself to another session or group on purpose.  The child
+ * is a small supervisor that forks the shell and ends as the shell ends;
+ * if tablecron dies, even by SIGKILL, it kills the whole group, so that no
+ * task outlives the instance that runs it.
  *
  *     struct shell_spec spec = { .command = "pg_dump app > /backup/app.sql" };
  *     struct shell_error err;
@@ -50,8 +53,9 @@ struct shell_error {
  * Start the command: stdin is /dev/null, stdout and stderr share one pipe
  * (so their order is kept), no other fd is inherited, signal dispositions
  * and the signal mask are back to their defaults, the environment is ours
- * plus spec->env.  Blocks only until the child has exec'd the shell (one
- * fork, a few ms), so that failures are reported here, in err->msg:
+ * plus spec->env.  Blocks only until the shell is exec'd (two forks, the
+ * supervisor's and the shell's, a few ms), so that failures are reported
+ * here, in err->msg:
  *   cannot change directory to '/x': No such file or directory
  *   invalid environment entry 'FOO': expected KEY=VALUE
  *   cannot run /bin/sh: ..., cannot fork: ..., ...
@@ -103,9 +107,10 @@ int shell_term_signal(const struct shell_proc *p); /* signal that killed the she
 
 /*
  * How it ended, for the execution row: "exited with code 3", "killed by
- * signal 9 (SIGKILL)", "killed by signal 11 (SIGSEGV), core dumped",
- * "running", "exit status lost".  Writes into buf (truncated to size) and
- * returns buf.
+ * signal 9 (SIGKILL)", "running", "exit status lost".  No ", core dumped"
+ * in practice: the status is the supervisor's, which passes the shell's
+ * signal on but never dumps core itself.  Writes into buf (truncated to
+ * size) and returns buf.
  */
 const char *shell_describe_status(const struct shell_proc *p, char *buf, size_t size);
 
@@ -117,7 +122,7 @@ const char *shell_describe_status(const struct shell_proc *p, char *buf, size_t 
  */
 char *shell_take_output(const struct shell_proc *p);
 
-pid_t shell_pid(const struct shell_proc *p); /* also the process group id */
+pid_t shell_pid(const struct shell_proc *p); /* the supervisor's; also the process group id */
 
 /*
  * Release everything.  A shell still running is sent SIGKILL (its whole

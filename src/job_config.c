@@ -128,7 +128,8 @@ job_config_shell(const char *json, struct shell_config *out, struct job_config_e
         } else if (strcmp(key, "output_limit") == 0) {
             if (!json_is_integer(value) || json_integer_value(value) < 1 ||
                 json_integer_value(value) > JOB_CONFIG_OUTPUT_MAX) {
-                set_error(err, "output_limit", "output_limit must be a number of bytes from 1 to %d",
+                set_error(err, "output_limit",
+                          "output_limit must be a number of bytes from 1 to %d",
                           JOB_CONFIG_OUTPUT_MAX);
                 goto out;
             }

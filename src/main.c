@@ -13,6 +13,9 @@
 #include <string.h>
 
 #include "cli_cron.h"
+#include "cli_history.h"
+#include "cli_instances.h"
+#include "cli_job.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -37,6 +40,9 @@ static const struct subcommand subcommands[] = {
     { "serve", 1, serve_main, "run an instance (scheduler and heartbeat)" },
     { "migrate", 1, cmd_migrate, "create or upgrade the database schema" },
     { "cron", 0, cmd_cron, "preview and check schedule expressions" },
+    { "job", 1, cli_job_main, "add, change, list, run, pause and kill jobs" },
+    { "history", 1, cli_history_main, "list executions and show their output" },
+    { "instances", 1, cli_instances_main, "list instances and whether they are alive" },
     { "version", 0, cmd_version, "print the version" },
 };
 

@@ -66,6 +66,9 @@ schedule_is_word(const char *p, const char *word)
     return strncasecmp(p, word, n) == 0 && (p[n] == '\0' || schedule_is_blank(p[n]));
 }
 
+/* "@every DURATION" with p just after "@every".  Fire times are whole
+ * seconds, so the interval must be too; the upper bound keeps every
+ * k * interval product far from overflow. */
 static int
 schedule_parse_every(struct schedule *s, const char *text, const char *p,
                      struct schedule_error *err)
@@ -103,6 +106,9 @@ schedule_parse_every(struct schedule *s, const char *text, const char *p,
     return 0;
 }
 
+/* "@at TIMESTAMP" with p just after "@at".  The timestamp is copied without
+ * trailing blanks (tz_parse_time wants exactly a timestamp); positions are
+ * mapped back to the original text. */
 static int
 schedule_parse_at(struct schedule *s, const char *text, const char *p, struct schedule_error *err)
 {
@@ -139,6 +145,7 @@ struct schedule *
 schedule_parse(const char *text, const char *zone, struct schedule_error *err)
 {
     struct schedule *s = NULL;
+    struct schedule *done = NULL; /* returned: s once complete */
     struct tz_error terr;
     struct cron_error cerr;
     const char *p;
@@ -148,39 +155,51 @@ schedule_parse(const char *text, const char *zone, struct schedule_error *err)
     if (strlen(text) > SCHEDULE_TEXT_MAX) {
         schedule_fail(err, SCHEDULE_PART_TEXT, SCHEDULE_TEXT_MAX,
                       "schedule too long (at most %d bytes)", SCHEDULE_TEXT_MAX);
-        goto fail;
+        goto out;
     }
     if ((s = calloc(1, sizeof(*s))) == NULL) {
         schedule_fail(err, SCHEDULE_PART_TEXT, 0, "out of memory");
-        goto fail;
+        goto out;
     }
     if ((s->zone = tz_load(zone != NULL && *zone != '\0' ? zone : "UTC", &terr)) == NULL) {
         schedule_fail(err, SCHEDULE_PART_ZONE, terr.pos, "%s", terr.msg);
-        goto fail;
+        goto out;
     }
     for (p = text; schedule_is_blank(*p); p++)
         ;
+    /* "@every5m", "@at2027-...": say what is missing rather than call
+     * them unknown macros. */
+    if (*p == '@' && strncasecmp(p + 1, "every", 5) == 0 && p[6] >= '0' && p[6] <= '9') {
+        schedule_fail(err, SCHEDULE_PART_TEXT, (int)(p + 6 - text),
+                      "expected a blank after @every");
+        goto out;
+    }
+    if (*p == '@' && strncasecmp(p + 1, "at", 2) == 0 && p[3] >= '0' && p[3] <= '9') {
+        schedule_fail(err, SCHEDULE_PART_TEXT, (int)(p + 3 - text), "expected a blank after @at");
+        goto out;
+    }
     if (*p == '@' && schedule_is_word(p + 1, "every")) {
         if (schedule_parse_every(s, text, p + 6, err) < 0)
-            goto fail;
+            goto out;
     } else if (*p == '@' && schedule_is_word(p + 1, "at")) {
         if (schedule_parse_at(s, text, p + 3, err) < 0)
-            goto fail;
+            goto out;
     } else {
         if (*p == '\0') {
             schedule_fail(err, SCHEDULE_PART_TEXT, (int)(p - text), "empty schedule");
-            goto fail;
+            goto out;
         }
         if ((s->cron = cron_parse(text, &cerr)) == NULL) {
             schedule_fail(err, SCHEDULE_PART_TEXT, cerr.pos, "%s", cerr.msg);
-            goto fail;
+            goto out;
         }
         s->kind = SCHEDULE_CRON;
     }
-    return s;
-fail:
+    done = s;
+    s = NULL;
+out:
     schedule_free(s);
-    return NULL;
+    return done;
 }
 
 void

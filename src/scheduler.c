@@ -49,6 +49,7 @@ struct scheduler {
     int64_t next_claim_ms, next_renew_ms, next_reap_ms, next_unscheduled_ms;
     int64_t db_retry_at_ms;     /* after a database error, wait until then */
     int reaped_own;             /* start-up take-over of our old leases done */
+    int check_orphans;          /* a statement failed: look for claims we missed */
     int shutting_down;
     int64_t shutdown_kill_ms;
     unsigned int rng;
@@ -159,6 +160,43 @@ static void
 db_failed(struct scheduler *s, int64_t now)
 {
     s->db_retry_at_ms = now + DB_RETRY_MS;
+    s->check_orphans = 1;
+}
+
+/*
+ * After a database error: a claim may have committed although we never saw
+ * its answer.  Such a job is leased to us but runs nowhere; hand it back so
+ * that its fire time runs (here or elsewhere) instead of being abandoned
+ * when the lease expires.
+ */
+static void
+release_orphans(struct scheduler *s, int64_t now)
+{
+    struct due_set set;
+
+    if (claim_fetch_expired(s->db, 10000, s->me, &set) < 0) {
+        db_failed(s, now);
+        return;
+    }
+    s->check_orphans = 0;
+    for (int i = 0; i < set.count; i++) {
+        int running_here = 0, rc;
+        for (int r = 0; r < runpool_size(s->pool); r++)
+            running_here |= runpool_at(s->pool, r)->job.id == set.jobs[i].id;
+        if (running_here)
+            continue;
+        if ((rc = claim_unclaim(s->db, s->me, set.jobs[i].id, set.jobs[i].version)) < 0) {
+            db_failed(s, now);
+            break;
+        }
+        if (rc == 1) {
+            log_warn("gave back a claim whose answer was lost with the connection",
+                     "job_id=%lld scheduled_for=%lld", (long long)set.jobs[i].id,
+                     (long long)set.jobs[i].scheduled_for_s);
+            s->next_claim_ms = now;
+        }
+    }
+    due_set_free(&set);
 }
 
 /*
@@ -257,6 +295,8 @@ release_finished(struct scheduler *s, int64_t now)
         }
         plan_next(s, run->job.schedule, run->job.timezone, run->job.scheduled_for_s,
                   run->job.attempt, run->job.max_retries, run->job.retry_backoff_s, retryable, &r);
+        r.schedule = run->job.schedule;
+        r.timezone = run->job.timezone;
         rc = claim_release(s->db, s->me, &r);
         if (rc < 0) {
             db_failed(s, now);
@@ -269,8 +309,9 @@ release_finished(struct scheduler *s, int64_t now)
             char code[16] = "none";
             if (r.has_exit_code)
                 snprintf(code, sizeof(code), "%d", r.exit_code);
-            log_info("execution finished", "job=%s exec=%lld status=%s exit_code=%s ms=%lld retry=%s",
-                     run->job.name, (long long)run->job.execution_id, r.status, code,
+            log_info("execution finished",
+                     "job=%s exec=%lld status=%s exit_code=%s ms=%lld retry=%s", run->job.name,
+                     (long long)run->job.execution_id, r.status, code,
                      (long long)(now - run->started_ms), r.retry ? "scheduled" : "no");
         }
         runpool_remove(s->pool, i);
@@ -544,6 +585,9 @@ scheduler_tick(struct scheduler *s)
         if (!s->reaped_own) {
             reap(s, now, s->me);
             s->reaped_own = s->db_retry_at_ms <= now;
+            s->check_orphans = 0;
+        } else if (s->check_orphans) {
+            release_orphans(s, now);
         }
         if (notified || now >= s->next_renew_ms)
             renew(s, now);

@@ -37,6 +37,7 @@
 #define TZ_UTOFF_MAX 93599
 #define TZ_SPAN 93600            /* > |any offset|: width of the search windows */
 #define TZ_SEG_STEPS 64          /* segments walked at most per lookup */
+#define TZ_TABLE_END_YEAR 2210   /* rule transitions are tabulated up to here */
 
 /* Instants are clamped to about +-2.2 million years before any arithmetic:
  * far beyond any schedule, and far from int64 overflow. */
@@ -72,6 +73,7 @@ struct tz {
     struct tz_type *types; /* owned, at least one */
     size_t ntypes;
     int has_rule;         /* rule governs instants >= the last transition */
+    int rule_before;      /* rule also governs instants < trans[0] (rule-only zones) */
     struct tz_rule rule;
 };
 
@@ -215,7 +217,9 @@ tz_at(const struct tz_reader *rd)
     return (int)(rd->p - rd->text);
 }
 
-/* std or dst name: three or more letters, or <...> of letters, digits, +, -. */
+/* std or dst name: three or more letters, or <...> of letters, digits, +, -.
+ * The quoted form exists for numeric names such as "<+0545>", which the
+ * tz database uses for zones without an established abbreviation. */
 static int
 tz_rule_name(struct tz_reader *rd, char *out)
 {
@@ -248,7 +252,9 @@ tz_rule_name(struct tz_reader *rd, char *out)
     return 0;
 }
 
-/* [+-]hh[:mm[:ss]] with hh <= max_hours; returns seconds. */
+/* [+-]hh[:mm[:ss]] with hh <= max_hours; returns seconds.  Offsets allow 24
+ * hours (POSIX), transition times 167 (RFC 8536 extension, so that a rule can
+ * say "Saturday 24:00" or "the day before at 23:00" from a weekday rule). */
 static int
 tz_rule_hms(struct tz_reader *rd, int max_hours, int32_t *out)
 {
@@ -349,6 +355,8 @@ tz_rule_date(struct tz_reader *rd, struct tz_rule_date *d)
     return 0;
 }
 
+/* The whole POSIX TZ string: std offset [dst [offset] [,start[/time],end[/time]]].
+ * Positions in err are offsets in text. */
 static int
 tz_rule_parse(const char *text, struct tz_rule *r, struct tz_error *err)
 {
@@ -479,6 +487,15 @@ tz_rule_segment(const struct tz_rule *r, int64_t t, struct tz_seg *seg)
     seg->until = ch[0].at;
 }
 
+static const struct tz_type *
+tz_rule_type_at(const struct tz_rule *r, int64_t t)
+{
+    struct tz_seg seg;
+
+    tz_rule_segment(r, t, &seg);
+    return seg.type;
+}
+
 /* ---- segments ---------------------------------------------------------- */
 
 static void
@@ -500,6 +517,12 @@ tz_segment(const struct tz *z, int64_t t, struct tz_seg *seg)
         return;
     }
     if (t < z->trans[0]) {
+        if (z->rule_before) {
+            tz_rule_segment(&z->rule, t, seg);
+            if (seg->until > z->trans[0])
+                seg->until = z->trans[0];
+            return;
+        }
         /* RFC 8536: type 0 holds before the first transition. */
         seg->type = &z->types[0];
         seg->from = INT64_MIN;
@@ -584,6 +607,62 @@ tz_local_max(const struct tz *z, int64_t t)
 
 /* ---- construction ------------------------------------------------------ */
 
+/* Append the rule's transitions from the last tabulated one (or from 1900
+ * for a zone that is only a rule) up to TZ_TABLE_END_YEAR, so that lookups in
+ * every year a schedule can use are one binary search instead of a rule
+ * evaluation.  The rule still answers beyond that year.  Returns 0, or -1
+ * when out of memory (the zone is then still correct, only slower). */
+static int
+tz_tabulate_rule(struct tz *z)
+{
+    int64_t end = tz_days_from_civil(TZ_TABLE_END_YEAR, 1, 1) * 86400;
+    int64_t t = z->ntrans > 0 ? z->trans[z->ntrans - 1] : tz_days_from_civil(1900, 1, 1) * 86400;
+    size_t cap = z->ntrans + 2 * (TZ_TABLE_END_YEAR - 1900 + 2);
+    struct tz_type *types;
+    int64_t *trans;
+    uint8_t *idx;
+    size_t std_i, n = z->ntrans;
+
+    if (!z->has_rule || !z->rule.has_dst || z->ntypes + 2 > 256)
+        return 0;
+    if ((types = realloc(z->types, (z->ntypes + 2) * sizeof(*types))) == NULL)
+        return -1;
+    z->types = types;
+    std_i = z->ntypes;
+    types[std_i] = z->rule.std;
+    types[std_i + 1] = z->rule.dst;
+    z->ntypes += 2;
+    if ((trans = realloc(z->trans, cap * sizeof(*trans))) == NULL)
+        return -1;
+    z->trans = trans;
+    if ((idx = realloc(z->trans_type, cap)) == NULL)
+        return -1;
+    z->trans_type = idx;
+    if (n == 0) {
+        struct tz_seg seg;
+
+        /* Start at a change of the rule, so that before it the rule, and
+         * after it the table, say the same thing. */
+        tz_rule_segment(&z->rule, t, &seg);
+        t = seg.until;
+        z->rule_before = 1;
+        trans[n] = t;
+        idx[n++] = (uint8_t)(std_i + (tz_rule_type_at(&z->rule, t) == &z->rule.dst));
+    }
+    while (n < cap) {
+        struct tz_seg seg;
+
+        tz_rule_segment(&z->rule, t, &seg);
+        if (seg.until >= end || seg.until == INT64_MAX)
+            break;
+        t = seg.until;
+        trans[n] = t;
+        idx[n++] = (uint8_t)(std_i + (tz_rule_type_at(&z->rule, t) == &z->rule.dst));
+    }
+    z->ntrans = n;
+    return 0;
+}
+
 void
 tz_free(struct tz *z)
 {
@@ -639,6 +718,11 @@ tz_from_rule(const char *rule, struct tz_error *err)
     z->types[0] = r.std;
     z->rule = r;
     z->has_rule = 1;
+    if (tz_tabulate_rule(z) < 0) {
+        tz_free(z);
+        tz_fail(err, 0, "out of memory");
+        return NULL;
+    }
     return z;
 }
 
@@ -703,19 +787,24 @@ tz_from_tzif(const char *name, const void *data, size_t len, struct tz_error *er
     const unsigned char *times, *idx, *ttinfo, *chars;
     struct tzif_header h;
     struct tz *z = NULL;
+    struct tz *done = NULL; /* returned: z once complete */
     unsigned timesize = 4;
     size_t off = TZIF_HEADER_LEN;
     uint64_t body;
     uint32_t i;
 
+    /* Layout (RFC 8536): header, 32-bit data block, and for version 2 and
+     * later a second header, a 64-bit data block and the footer rule.  Every
+     * count comes from the file, so each block's size is checked against
+     * what is left before anything in it is read. */
     if (tzif_header(p, len, &h, err) < 0)
-        goto fail;
+        goto out;
     if (h.version >= 2) {
         /* Skip the 32-bit block: the 64-bit one that follows is complete. */
         body = tzif_body_len(&h, 4);
         if (body > len - off || tzif_header(p + off + body, len - off - body, &h, err) < 0) {
             tz_fail(err, 0, "zone file is truncated");
-            goto fail;
+            goto out;
         }
         off += (size_t)body + TZIF_HEADER_LEN;
         timesize = 8;
@@ -723,17 +812,19 @@ tz_from_tzif(const char *name, const void *data, size_t len, struct tz_error *er
     body = tzif_body_len(&h, timesize);
     if (body > len - off) {
         tz_fail(err, 0, "zone file is truncated");
-        goto fail;
+        goto out;
     }
     if (h.typecnt == 0 || h.typecnt > 256 || h.charcnt == 0 ||
         (h.isstdcnt != 0 && h.isstdcnt != h.typecnt) ||
         (h.isutcnt != 0 && h.isutcnt != h.typecnt)) {
         tz_fail(err, 0, "zone file has inconsistent counts");
-        goto fail;
+        goto out;
     }
+    /* "right/" zones count leap seconds in their instants: every schedule
+     * would be off by the 27 s inserted since 1972.  Refuse them. */
     if (h.leapcnt != 0) {
         tz_fail(err, 0, "zone files with leap seconds are not supported");
-        goto fail;
+        goto out;
     }
     times = p + off;
     idx = times + (size_t)h.timecnt * timesize;
@@ -741,7 +832,7 @@ tz_from_tzif(const char *name, const void *data, size_t len, struct tz_error *er
     chars = ttinfo + (size_t)h.typecnt * 6;
 
     if ((z = tz_new_bare(name, err)) == NULL)
-        goto fail;
+        goto out;
     free(z->types);
     z->types = calloc(h.typecnt, sizeof(*z->types));
     z->ntypes = h.typecnt;
@@ -751,7 +842,7 @@ tz_from_tzif(const char *name, const void *data, size_t len, struct tz_error *er
     }
     if (z->types == NULL || (h.timecnt > 0 && (z->trans == NULL || z->trans_type == NULL))) {
         tz_fail(err, 0, "out of memory");
-        goto fail;
+        goto out;
     }
     for (i = 0; i < h.typecnt; i++) {
         const unsigned char *e = ttinfo + (size_t)i * 6;
@@ -762,13 +853,13 @@ tz_from_tzif(const char *name, const void *data, size_t len, struct tz_error *er
 
         if (utoff < TZ_UTOFF_MIN || utoff > TZ_UTOFF_MAX || e[4] > 1 || e[5] >= h.charcnt) {
             tz_fail(err, 0, "zone file has a bad local time type");
-            goto fail;
+            goto out;
         }
         abbr = (const char *)chars + e[5];
         n = strnlen(abbr, h.charcnt - e[5]);
         if (n == h.charcnt - e[5] || n >= TZ_ABBR_MAX) {
             tz_fail(err, 0, "zone file has a bad abbreviation");
-            goto fail;
+            goto out;
         }
         z->types[i].utoff = utoff;
         z->types[i].isdst = e[4];
@@ -787,7 +878,7 @@ tz_from_tzif(const char *name, const void *data, size_t len, struct tz_error *er
         }
         if ((i > 0 && t <= z->trans[i - 1]) || idx[i] >= h.typecnt) {
             tz_fail(err, 0, "zone file has bad transitions");
-            goto fail;
+            goto out;
         }
         z->trans[i] = t;
         z->trans_type[i] = idx[i];
@@ -804,12 +895,12 @@ tz_from_tzif(const char *name, const void *data, size_t len, struct tz_error *er
 
         if (left < 2 || f[0] != '\n' || (nl = memchr(f + 1, '\n', left - 1)) == NULL) {
             tz_fail(err, 0, "zone file has no footer");
-            goto fail;
+            goto out;
         }
         n = (size_t)(nl - (f + 1));
         if (n >= sizeof(rule) || memchr(f + 1, '\0', n) != NULL) {
             tz_fail(err, 0, "zone file has a bad footer");
-            goto fail;
+            goto out;
         }
         memcpy(rule, f + 1, n);
         rule[n] = '\0';
@@ -818,15 +909,20 @@ tz_from_tzif(const char *name, const void *data, size_t len, struct tz_error *er
 
             if (tz_rule_parse(rule, &z->rule, &rerr) < 0) {
                 tz_fail(err, 0, "zone file footer: %s", rerr.msg);
-                goto fail;
+                goto out;
             }
             z->has_rule = 1;
         }
     }
-    return z;
-fail:
+    if (tz_tabulate_rule(z) < 0) {
+        tz_fail(err, 0, "out of memory");
+        goto out;
+    }
+    done = z;
+    z = NULL;
+out:
     tz_free(z);
-    return NULL;
+    return done;
 }
 
 /* Zone names come from API input: allow only what IANA names use, so that
@@ -982,6 +1078,9 @@ tz_time_expect(struct tz_reader *rd, char c, const char *what)
     return 0;
 }
 
+/* Strict about shape (fixed digit counts, no blanks) so that an error can
+ * point at the character that is wrong; lenient only where RFC 3339 and
+ * ISO 8601 both allow variants (T or blank, z or Z, +HH:MM / +HHMM / +HH). */
 int
 tz_parse_time(const struct tz *z, const char *text, int64_t *out, struct tz_error *err)
 {

@@ -87,6 +87,11 @@ wait_until() {
     return 0
 }
 
+# wait_sql SECONDS EXPECTED SQL : poll the query until it returns EXPECTED
+# (a query inside "wait_until [ ... ]" would be run only once)
+sql_is() { [ "$(q "$2" 2>/dev/null)" = "$1" ]; }
+wait_sql() { local t=$1; shift; wait_until "$t" sql_is "$@"; }
+
 # start_bg LOGFILE CMD... : run CMD in the background, remember it for cleanup
 start_bg() {
     local log=$1; shift

@@ -11,6 +11,7 @@
 #include <autoconfig.h>
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -154,6 +155,76 @@ wait_gone(pid_t pid)
     for (;;) {
         (void)waitpid(pid, NULL, WNOHANG);
         if (kill(pid, 0) < 0 && errno == ESRCH)
+            return 1;
+        if (now_ms() > deadline)
+            return 0;
+        pause_ms(10);
+    }
+}
+
+/*
+ * Processes of group pgid whose command name is comm and whose state is one
+ * of `states`, from /proc/PID/stat: "PID (COMM) STATE PPID PGRP ...".  Found
+ * by group rather than by name, so that other sleeps on the machine do not
+ * count.
+ */
+static int
+group_count(pid_t pgid, const char *comm, const char *states)
+{
+    DIR *proc = opendir("/proc");
+    struct dirent *d;
+    int count = 0;
+
+    ck_assert_ptr_nonnull(proc);
+    while ((d = readdir(proc)) != NULL) {
+        char path[300], line[512], state;
+        int ppid, pgrp;
+        char *lp, *rp;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%s/stat", d->d_name);
+        if (d->d_name[0] < '1' || d->d_name[0] > '9' || (f = fopen(path, "r")) == NULL)
+            continue;
+        if (fgets(line, sizeof(line), f) != NULL && (lp = strchr(line, '(')) != NULL
+            && (rp = strrchr(line, ')')) != NULL
+            && sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid
+            && strchr(states, state) != NULL && rp - lp - 1 == (long)strlen(comm)
+            && strncmp(lp + 1, comm, strlen(comm)) == 0)
+            count++;
+        fclose(f);
+    }
+    closedir(proc);
+    return count;
+}
+
+/* Wait up to 5 s for `want` processes named comm in one of `states` in group pgid. */
+static int
+wait_group_count(pid_t pgid, const char *comm, const char *states, int want)
+{
+    long deadline = now_ms() + 5000;
+
+    while (group_count(pgid, comm, states) < want) {
+        if (now_ms() > deadline)
+            return 0;
+        pause_ms(10);
+    }
+    return 1;
+}
+
+/*
+ * Wait up to 5 s for group pgid to be empty, reaping whatever became ours
+ * meanwhile: a zombie still belongs to its group, and kill(-pgid, 0)
+ * succeeds as long as one is left.
+ */
+static int
+wait_group_gone(pid_t pgid)
+{
+    long deadline = now_ms() + 5000;
+
+    for (;;) {
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
+        if (kill(-pgid, 0) < 0 && errno == ESRCH)
             return 1;
         if (now_ms() > deadline)
             return 0;
@@ -508,6 +579,137 @@ START_TEST(test_exec_shell__free_kills_running)
 }
 END_TEST
 
+/*
+ * The shell runs under a supervisor that leads the group: the group id is
+ * shell_pid(), the shell is its child, and the supervisor holds nothing
+ * but /dev/null (were it to keep the output pipe, a command's background
+ * processes would not be the only ones holding it).
+ */
+START_TEST(test_exec_shell__supervisor_leads_the_group)
+{
+    struct shell_proc *p = start("read -r pid comm state ppid pgrp rest < /proc/$$/stat; "
+                                 "echo $pid $ppid $pgrp; exec sleep 1000");
+    char *out = output_lines(p, 1);
+    pid_t pid = shell_pid(p);
+    int sh = 0, ppid = 0, pgrp = 0;
+    char path[300], target[64];
+    DIR *fds;
+    struct dirent *d;
+    int n = 0;
+
+    ck_assert_int_eq(sscanf(out, "%d %d %d", &sh, &ppid, &pgrp), 3);
+    free(out);
+    ck_assert_int_ne(sh, pid);
+    ck_assert_int_eq(ppid, pid);
+    ck_assert_int_eq(pgrp, pid);
+    ck_assert_int_eq(getpgid(pid), pid);
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+    ck_assert_ptr_nonnull(fds = opendir(path));
+    while ((d = readdir(fds)) != NULL) {
+        ssize_t len;
+
+        if (d->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%d/fd/%s", (int)pid, d->d_name);
+        ck_assert_int_gt(len = readlink(path, target, sizeof(target) - 1), 0);
+        target[len] = '\0';
+        ck_assert_msg(strcmp(target, "/dev/null") == 0, "supervisor fd %s: %s", d->d_name,
+                      target);
+        n++;
+    }
+    closedir(fds);
+    ck_assert_int_eq(n, 3);
+    shell_signal(p, SIGKILL);
+    finish(p);
+    assert_status(p, "killed by signal 9 (SIGKILL)");
+    shell_free(p);
+}
+END_TEST
+
+/*
+ * How the shell ends is how the supervisor ends, so the status reads as if
+ * we had reaped the shell.  Signals the command sends to its whole group
+ * (kill ... 0) reach the supervisor too, which ignores them, its
+ * parent-death signal (SIGCONT) included, since tablecron is alive.
+ */
+static const struct {
+    const char *command;
+    int exit_code;
+    int term_signal;
+    const char *status; /* %d: the signal number */
+} status_cases[] = {
+    { "exit 3", 3, 0, "exited with code 3" },
+    { "kill -9 $$", 128 + SIGKILL, SIGKILL, "killed by signal %d (SIGKILL)" },
+    { "kill -TERM $$", 128 + SIGTERM, SIGTERM, "killed by signal %d (SIGTERM)" },
+    { "kill -USR1 0", 128 + SIGUSR1, SIGUSR1, "killed by signal %d (SIGUSR1)" },
+    { "kill -CONT 0; kill -HUP 0", 128 + SIGHUP, SIGHUP, "killed by signal %d (SIGHUP)" },
+    { "kill -CONT 0; exit 4", 4, 0, "exited with code 4" },
+};
+
+START_TEST(test_exec_shell__status_through_supervisor)
+{
+    struct shell_proc *p = start(status_cases[_i].command);
+    char want[128];
+
+    finish(p);
+    snprintf(want, sizeof(want), status_cases[_i].status, status_cases[_i].term_signal);
+    ck_assert_int_eq(shell_exit_code(p), status_cases[_i].exit_code);
+    ck_assert_int_eq(shell_term_signal(p), status_cases[_i].term_signal);
+    assert_status(p, want);
+    shell_free(p);
+}
+END_TEST
+
+/*
+ * tablecron killed with SIGKILL takes the whole task with it, not only the
+ * shell: dash forks both sleeps, and they would otherwise run on beside
+ * the retry of the instance that takes the job over.  A helper process
+ * plays tablecron; once it is killed, its supervisor becomes our child (we
+ * are a subreaper), and so does everything it kills, which we reap.  In
+ * the second round the group is stopped first (kill -STOP), supervisor
+ * included: its parent-death signal must wake it all the same.
+ */
+START_TEST(test_exec_shell__parent_death_kills_the_group)
+{
+    int stopped = _i == 1;
+    int ready[2];
+    pid_t helper, pgid = -1;
+    int running, gone;
+
+    ck_assert_int_eq(pipe(ready), 0);
+    ck_assert_int_ge(helper = fork(), 0);
+    if (helper == 0) {
+        struct shell_proc *p = start("sleep 1000 & sleep 1000; wait");
+        ssize_t ignored;
+
+        pgid = shell_pid(p);
+        ignored = write(ready[1], &pgid, sizeof(pgid));
+        (void)ignored;
+        for (;;)
+            pause(); /* until SIGKILL */
+    }
+    close(ready[1]);
+    ck_assert_int_eq(read(ready[0], &pgid, sizeof(pgid)), (ssize_t)sizeof(pgid));
+    close(ready[0]);
+    ck_assert_int_gt(pgid, 0);
+    /* Both sleeps first, or the kill might come before they exist. */
+    running = wait_group_count(pgid, "sleep", "RS", 2);
+    if (running && stopped) {
+        ck_assert_int_eq(kill(-pgid, SIGSTOP), 0);
+        running = wait_group_count(pgid, "sleep", "T", 2);
+    }
+    ck_assert_int_eq(kill(helper, SIGKILL), 0);
+    ck_assert_int_eq(waitpid(helper, NULL, 0), helper);
+    if (!(gone = wait_group_gone(pgid))) {
+        (void)kill(-pgid, SIGKILL); /* leave nothing behind a failure */
+        (void)wait_group_gone(pgid);
+    }
+    ck_assert_msg(running, "the sleeps of group %d did not %s", (int)pgid,
+                  stopped ? "stop" : "start");
+    ck_assert_msg(gone, "group %d outlived the death of its tablecron", (int)pgid);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -534,6 +736,10 @@ main(void)
     tcase_add_test(tc, test_exec_shell__no_fd_leaks);
     tcase_add_test(tc, test_exec_shell__clean_stdin_and_signals);
     tcase_add_test(tc, test_exec_shell__free_kills_running);
+    tcase_add_test(tc, test_exec_shell__supervisor_leads_the_group);
+    tcase_add_loop_test(tc, test_exec_shell__status_through_supervisor, 0,
+                        (int)TC_ARRAY_LEN(status_cases));
+    tcase_add_loop_test(tc, test_exec_shell__parent_death_kills_the_group, 0, 2);
     suite_add_tcase(s, tc);
     return tc_check_run(s);
 }

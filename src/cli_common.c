@@ -1,0 +1,370 @@
+/* cli_common.c - options, error lines, tables and JSON for the operator
+ * commands.  See cli_common.h for the conventions.
+ */
+#include <autoconfig.h>
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_common.h"
+#include "duration.h"
+#include "tz.h"
+
+/* How long one-shot commands wait for the database (as main.c's migrate). */
+#define CLI_CONNECT_GIVE_UP_MS 15000
+
+/* Type OIDs of the columns cli_json_row types (fixed in pg_type since 7.x;
+ * the server headers that name them are not installed with libpq). */
+#define OID_BOOL 16
+#define OID_INT8 20
+#define OID_INT2 21
+#define OID_INT4 23
+#define OID_JSON 114
+#define OID_FLOAT4 700
+#define OID_FLOAT8 701
+#define OID_NUMERIC 1700
+#define OID_JSONB 3802
+
+struct cli_table {
+    size_t ncols;
+    size_t nrows;
+    size_t cap;
+    char **cells;  /* owned; (nrows + 1) * ncols, row 0 is the header */
+    size_t *width; /* owned; display width of each column */
+};
+
+void
+cli_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("tablecron: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static const struct cli_opt *
+find_opt(const struct cli_opt *opts, size_t nopts, const char *arg, size_t len)
+{
+    for (size_t i = 0; i < nopts; i++) {
+        if (strlen(opts[i].name) == len && strncmp(opts[i].name, arg, len) == 0)
+            return &opts[i];
+    }
+    return NULL;
+}
+
+int
+cli_parse(const char *cmd, int argc, char **argv, int first, const struct cli_opt *opts,
+          size_t nopts, const char **args, int max_args, int *nargs)
+{
+    int options_done = 0;
+
+    *nargs = 0;
+    /* --help wins over everything else, even over mistakes before it. */
+    for (int i = first; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    }
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        const struct cli_opt *o;
+        const char *eq;
+        size_t len;
+
+        if (!options_done && strcmp(a, "--") == 0) {
+            options_done = 1;
+            continue;
+        }
+        if (options_done || a[0] != '-' || a[1] == '\0') {
+            if (*nargs >= max_args) {
+                cli_error("%s: unexpected argument '%s' (see 'tablecron %s --help')", cmd, a,
+                          cmd);
+                return -1;
+            }
+            args[(*nargs)++] = a;
+            continue;
+        }
+        eq = strchr(a, '=');
+        len = eq != NULL ? (size_t)(eq - a) : strlen(a);
+        if ((o = find_opt(opts, nopts, a, len)) == NULL) {
+            cli_error("%s: unknown option '%.*s' (see 'tablecron %s --help')", cmd, (int)len, a,
+                      cmd);
+            return -1;
+        }
+        if (o->value == NULL) {
+            if (eq != NULL) {
+                cli_error("%s: %s takes no value", cmd, o->name);
+                return -1;
+            }
+            *o->flag = 1;
+            continue;
+        }
+        if (eq != NULL) {
+            *o->value = eq + 1;
+        } else if (i + 1 < argc) {
+            *o->value = argv[++i];
+        } else {
+            cli_error("%s: %s needs a value", cmd, o->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+struct db *
+cli_connect(const struct config *cfg)
+{
+    struct db *db = db_new(cfg->db);
+
+    if (db == NULL) {
+        cli_error("out of memory");
+        return NULL;
+    }
+    if (db_connect(db, CLI_CONNECT_GIVE_UP_MS) < 0) {
+        const char *msg = db_last_message(db);
+        /* libpq adds hints on further lines; the error stays one line. */
+        cli_error("cannot connect to the database: %.*s", (int)strcspn(msg, "\n"), msg);
+        db_free(db);
+        return NULL;
+    }
+    return db;
+}
+
+void
+cli_db_error(struct db *db)
+{
+    const char *msg = db_last_message(db);
+
+    if (msg[0] == '\0')
+        msg = "unknown error";
+    cli_error("database error: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+void
+cli_format_utc(int64_t t, char *buf, size_t size)
+{
+    struct tz_civil c;
+
+    tz_civil_from_seconds(t, &c);
+    snprintf(buf, size, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)c.year, c.mon, c.mday,
+             c.hour, c.min, c.sec);
+}
+
+void
+cli_format_ms(int64_t ms, char *buf, size_t size)
+{
+    if (ms < 0)
+        ms = 0;
+    if (ms < 60000) {
+        snprintf(buf, size, "%lld.%02llds", (long long)(ms / 1000),
+                 (long long)(ms % 1000 / 10));
+        return;
+    }
+    /* Whole seconds are enough once a run takes minutes. */
+    if (duration_format(ms / 1000 * 1000000, buf, size) < 0)
+        snprintf(buf, size, "%llds", (long long)(ms / 1000));
+}
+
+/* Display width of UTF-8 text: code points, not bytes, so that names with
+ * accents still line up (wide characters are rare in these columns). */
+static size_t
+display_width(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s != '\0'; s++) {
+        if (((unsigned char)*s & 0xc0) != 0x80)
+            n++;
+    }
+    return n;
+}
+
+/* A cell as one clean line: first line only, control characters blanked. */
+static char *
+clean_cell(const char *text)
+{
+    size_t len;
+    char *out;
+
+    if (text == NULL)
+        text = "-";
+    len = strcspn(text, "\r\n");
+    if ((out = malloc(len + 1)) == NULL)
+        return NULL;
+    for (size_t i = 0; i < len; i++)
+        out[i] = (unsigned char)text[i] < ' ' || text[i] == 0x7f ? ' ' : text[i];
+    out[len] = '\0';
+    return out;
+}
+
+struct cli_table *
+cli_table_new(size_t ncols, const char *const *headers)
+{
+    struct cli_table *t = calloc(1, sizeof(*t));
+
+    if (t == NULL)
+        return NULL;
+    t->ncols = ncols;
+    if ((t->width = calloc(ncols, sizeof(*t->width))) == NULL) {
+        free(t);
+        return NULL;
+    }
+    /* The header is row 0 and is added like any other row. */
+    t->nrows = 0;
+    if (cli_table_add(t, headers) < 0) {
+        cli_table_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+int
+cli_table_add(struct cli_table *t, const char *const *cells)
+{
+    size_t base;
+
+    if (t->nrows + 1 > t->cap) {
+        size_t cap = t->cap == 0 ? 16 : t->cap * 2;
+        char **grown = realloc(t->cells, cap * t->ncols * sizeof(*grown));
+        if (grown == NULL)
+            return -1;
+        t->cells = grown;
+        t->cap = cap;
+    }
+    base = t->nrows * t->ncols;
+    for (size_t c = 0; c < t->ncols; c++) {
+        if ((t->cells[base + c] = clean_cell(cells[c])) == NULL) {
+            while (c-- > 0)
+                free(t->cells[base + c]);
+            return -1;
+        }
+    }
+    for (size_t c = 0; c < t->ncols; c++) {
+        size_t w = display_width(t->cells[base + c]);
+        if (w > t->width[c])
+            t->width[c] = w;
+    }
+    t->nrows++;
+    return 0;
+}
+
+int
+cli_table_print(const struct cli_table *t, FILE *out)
+{
+    for (size_t r = 0; r < t->nrows; r++) {
+        for (size_t c = 0; c < t->ncols; c++) {
+            const char *cell = t->cells[r * t->ncols + c];
+            /* The last column is not padded: no trailing blanks. */
+            if (c + 1 == t->ncols) {
+                fputs(cell, out);
+            } else {
+                fputs(cell, out);
+                for (size_t w = display_width(cell); w < t->width[c] + 2; w++)
+                    fputc(' ', out);
+            }
+        }
+        fputc('\n', out);
+    }
+    return ferror(out) ? -1 : 0;
+}
+
+void
+cli_table_free(struct cli_table *t)
+{
+    if (t == NULL)
+        return;
+    for (size_t i = 0; i < t->nrows * t->ncols; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    free(t->width);
+    free(t);
+}
+
+static json_t *
+json_value(const PGresult *res, int row, int col)
+{
+    const char *text;
+
+    if (PQgetisnull(res, row, col))
+        return json_null();
+    text = PQgetvalue(res, row, col);
+    switch (PQftype(res, col)) {
+    case OID_BOOL:
+        return json_boolean(text[0] == 't');
+    case OID_INT2:
+    case OID_INT4:
+    case OID_INT8:
+        return json_integer(strtoll(text, NULL, 10));
+    case OID_FLOAT4:
+    case OID_FLOAT8:
+    case OID_NUMERIC:
+        return json_real(strtod(text, NULL));
+    case OID_JSON:
+    case OID_JSONB: {
+        /* The server produced it, so it parses; fall back to text if not. */
+        json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+        return v != NULL ? v : json_string(text);
+    }
+    default:
+        return json_string(text);
+    }
+}
+
+json_t *
+cli_json_row(const PGresult *res, int row)
+{
+    json_t *obj = json_object();
+
+    if (obj == NULL)
+        return NULL;
+    for (int c = 0; c < PQnfields(res); c++) {
+        const char *name = PQfname(res, c);
+        if (name[0] == '_')
+            continue;
+        if (json_object_set_new(obj, name, json_value(res, row, c)) < 0) {
+            json_decref(obj);
+            return NULL;
+        }
+    }
+    return obj;
+}
+
+json_t *
+cli_json_rows(const PGresult *res)
+{
+    json_t *arr = json_array();
+
+    if (arr == NULL)
+        return NULL;
+    for (int r = 0; r < PQntuples(res); r++) {
+        json_t *obj = cli_json_row(res, r);
+        if (obj == NULL || json_array_append_new(arr, obj) < 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+int
+cli_json_print(const json_t *doc)
+{
+    /* JSON_PRESERVE_ORDER: keys stay in column order, as in the table. */
+    if (json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
+        return -1;
+    fputc('\n', stdout);
+    return ferror(stdout) ? -1 : 0;
+}
+
+const char *
+cli_field(const PGresult *res, int row, const char *name)
+{
+    int col = PQfnumber(res, name);
+
+    if (col < 0 || PQgetisnull(res, row, col))
+        return NULL;
+    return PQgetvalue(res, row, col);
+}

@@ -1,0 +1,93 @@
+/* cli_common.h - what the operator commands share: options, error lines,
+ * aligned tables and JSON documents.
+ *
+ * The operator commands (job, history, instances) print for two readers:
+ * people get aligned columns with times as 2026-03-08T03:00:00Z, scripts
+ * get one JSON document on stdout with --json.  Both are built from the
+ * same query result, so they never disagree.  Errors are one line on
+ * stderr that starts with "tablecron: ".
+ *
+ * Exit codes: 0 ok, 1 failure at run time (not found, conflict, database
+ * unreachable), 2 bad usage or bad input.
+ */
+#ifndef TC_CLI_COMMON_H
+#define TC_CLI_COMMON_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common.h"
+#include "config.h"
+#include "db.h"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAILED 1
+#define CLI_EXIT_USAGE 2
+
+/* SQL text (a constant, never a value) for a timestamptz column as ISO 8601
+ * UTC with a Z, the one time format of the listings; NULL stays NULL. */
+#define CLI_SQL_UTC(col) \
+    "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+/* One option of a command.  value NULL makes it a flag (sets *flag). */
+struct cli_opt {
+    const char *name;   /* "--schedule" */
+    const char **value; /* borrowed from argv; NULL for a flag */
+    int *flag;          /* set to 1 for a flag; NULL for an option with a value */
+};
+
+/*
+ * Parse argv[first..] against opts: "--name VALUE", "--name=VALUE", flags,
+ * "--" ends the options.  Positional arguments go to args (at most
+ * max_args).  Returns 0, 1 when --help or -h was given (nothing else is
+ * checked), or -1 after printing one error line (exit 2).  cmd names the
+ * command in messages ("job add").
+ */
+int cli_parse(const char *cmd, int argc, char **argv, int first, const struct cli_opt *opts,
+              size_t nopts, const char **args, int max_args, int *nargs) TC_MUST_CHECK;
+
+/* "tablecron: " + the message + newline, on stderr. */
+void cli_error(const char *fmt, ...) TC_PRINTF(1, 2);
+
+/* Connect as the one-shot commands do (15 s of retries).  NULL after
+ * printing the error line. */
+struct db *cli_connect(const struct config *cfg);
+
+/* The error line for a failed statement: "tablecron: database error: ...". */
+void cli_db_error(struct db *db);
+
+/* "2026-03-08T03:00:00Z" for an instant (seconds since the epoch). */
+void cli_format_utc(int64_t t, char *buf, size_t size);
+
+/* A run time for people: "0.42s", "12.30s", "2m5s", "1h2m3s". */
+void cli_format_ms(int64_t ms, char *buf, size_t size);
+
+/* An aligned text table: a header line, then one line per row. */
+struct cli_table; /* opaque */
+
+struct cli_table *cli_table_new(size_t ncols, const char *const *headers);
+/* Copies the cells; a NULL cell shows as "-", control characters as
+ * spaces, and only the first line of a multi-line cell is kept. */
+int cli_table_add(struct cli_table *t, const char *const *cells) TC_MUST_CHECK;
+int cli_table_print(const struct cli_table *t, FILE *out) TC_MUST_CHECK;
+void cli_table_free(struct cli_table *t); /* NULL is fine */
+
+/*
+ * One result row as a JSON object named by the columns, typed by them:
+ * integers, numerics, booleans, json/jsonb as JSON, NULL as null, the rest
+ * as strings.  Columns whose name starts with '_' are for the program, not
+ * the reader, and are left out.  Returns a new reference, NULL on OOM.
+ */
+json_t *cli_json_row(const PGresult *res, int row);
+json_t *cli_json_rows(const PGresult *res); /* an array of cli_json_row */
+
+/* Print doc (borrowed) on stdout, indented, with a final newline. */
+int cli_json_print(const json_t *doc) TC_MUST_CHECK;
+
+/* The value of column `name` in a row, or NULL when it is NULL (borrowed). */
+const char *cli_field(const PGresult *res, int row, const char *name);
+
+#endif

@@ -1,0 +1,299 @@
+/* cli_history.c - `tablecron history` and `tablecron history show ID`.
+ *
+ * Read-only: the executions table is written by the schedulers alone.
+ * Times are the database's, shown in UTC; a running execution's duration
+ * is how long it has run so far.
+ */
+#include <autoconfig.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_common.h"
+#include "cli_history.h"
+
+#define HISTORY_LIMIT_DEFAULT 20
+#define HISTORY_LIMIT_MAX 100000
+
+/* The time and duration columns shared by the listing and `show`. */
+#define HISTORY_COLUMNS                                                                 \
+    "e.id, j.name AS job, " CLI_SQL_UTC("e.scheduled_for") " AS scheduled_for,"         \
+    " e.attempt, e.instance_id AS instance, e.status, e.exit_code,"                     \
+    " " CLI_SQL_UTC("e.started_at") " AS started_at,"                                   \
+    " " CLI_SQL_UTC("e.finished_at") " AS finished_at,"                                 \
+    " floor(extract(epoch FROM coalesce(e.finished_at, now()) - e.started_at) * 1000)"  \
+    "::bigint AS duration_ms"
+
+/* Both filters are optional; with values bound at plan time the unused
+ * one folds away, and the job filter walks executions_job_started_idx. */
+static const char SQL_HISTORY[] =
+    "SELECT " HISTORY_COLUMNS ", e.error"
+    " FROM executions e JOIN jobs j ON j.id = e.job_id"
+    " WHERE ($1::bigint IS NULL OR e.job_id = $1::bigint)"
+    "  AND ($2::text IS NULL OR e.status = $2::text)"
+    " ORDER BY e.started_at DESC, e.id DESC LIMIT $3::int";
+
+static const char SQL_SHOW[] =
+    "SELECT " HISTORY_COLUMNS ", e.job_id, e.progress, e.error, e.output"
+    " FROM executions e JOIN jobs j ON j.id = e.job_id WHERE e.id = $1::bigint";
+
+static const char SQL_JOB_ID[] = "SELECT id FROM jobs WHERE name = $1";
+
+static const char *const history_statuses[] = {
+    "running", "succeeded", "failed", "timed_out", "killed", "abandoned",
+};
+
+static void
+history_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: tablecron history [--job NAME] [--status STATUS] [--limit N] [--json]\n"
+            "       tablecron history show ID [--json]\n"
+            "\n"
+            "List executions, newest first: id, job, fire time, attempt, instance,\n"
+            "status, exit code, duration and error (first line).  'show' prints one\n"
+            "execution with all its fields and its whole captured output.\n"
+            "\n"
+            "  --job NAME       only this job's executions\n"
+            "  --status STATUS  running, succeeded, failed, timed_out, killed or abandoned\n"
+            "  --limit N        at most N executions (default %d)\n"
+            "  --json           one JSON document on stdout instead of a table\n"
+            "\n"
+            "Times are UTC (2026-03-08T03:00:00Z).  Exit status: 0 ok, 1 not found or\n"
+            "database error, 2 bad usage.\n",
+            HISTORY_LIMIT_DEFAULT);
+}
+
+PGresult *
+cli_history_fetch(struct db *db, const struct history_filter *f)
+{
+    char job_id[24], limit[16];
+
+    snprintf(job_id, sizeof(job_id), "%lld", (long long)f->job_id);
+    snprintf(limit, sizeof(limit), "%d", f->limit);
+    return db_query(db, SQL_HISTORY,
+                    DB_PARAMS(f->job_id > 0 ? job_id : NULL, f->status, limit));
+}
+
+int
+cli_history_print(const PGresult *res, FILE *out)
+{
+    static const char *const headers[] = { "ID",     "JOB",  "SCHEDULED_FOR", "ATTEMPT",
+                                           "INSTANCE", "STATUS", "EXIT", "DURATION", "ERROR" };
+    struct cli_table *t = cli_table_new(TC_ARRAY_LEN(headers), headers);
+    int rc = -1;
+
+    if (t == NULL)
+        return -1;
+    for (int r = 0; r < PQntuples(res); r++) {
+        const char *duration = cli_field(res, r, "duration_ms");
+        char took[32] = "-";
+        if (duration != NULL)
+            cli_format_ms(strtoll(duration, NULL, 10), took, sizeof(took));
+        const char *cells[] = {
+            cli_field(res, r, "id"),       cli_field(res, r, "job"),
+            cli_field(res, r, "scheduled_for"), cli_field(res, r, "attempt"),
+            cli_field(res, r, "instance"), cli_field(res, r, "status"),
+            cli_field(res, r, "exit_code"), took,
+            cli_field(res, r, "error"),
+        };
+        if (cli_table_add(t, cells) < 0)
+            goto out;
+    }
+    rc = cli_table_print(t, out);
+out:
+    cli_table_free(t);
+    return rc;
+}
+
+/* N from 1 to max, or -1. */
+static long
+parse_count(const char *text, long max)
+{
+    char *end;
+    long n;
+
+    errno = 0;
+    n = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || n < 1 || n > max)
+        return -1;
+    return n;
+}
+
+static int
+history_list(struct config *cfg, int argc, char **argv)
+{
+    const char *job = NULL, *status = NULL, *limit_text = NULL;
+    int json = 0, nargs = 0, rc = CLI_EXIT_FAILED;
+    const struct cli_opt opts[] = {
+        { "--job", &job, NULL },
+        { "--status", &status, NULL },
+        { "--limit", &limit_text, NULL },
+        { "--json", NULL, &json },
+    };
+    struct history_filter f = { 0, NULL, HISTORY_LIMIT_DEFAULT };
+    struct db *db = NULL;
+    PGresult *res = NULL;
+    json_t *doc = NULL;
+    long limit;
+
+    switch (cli_parse("history", argc, argv, 1, opts, TC_ARRAY_LEN(opts), NULL, 0, &nargs)) {
+    case 1:
+        history_usage(stdout);
+        return CLI_EXIT_OK;
+    case -1:
+        return CLI_EXIT_USAGE;
+    }
+    if (status != NULL) {
+        size_t i;
+        for (i = 0; i < TC_ARRAY_LEN(history_statuses); i++) {
+            if (strcmp(status, history_statuses[i]) == 0)
+                break;
+        }
+        if (i == TC_ARRAY_LEN(history_statuses)) {
+            cli_error("history: bad --status '%s': use running, succeeded, failed, timed_out,"
+                      " killed or abandoned", status);
+            return CLI_EXIT_USAGE;
+        }
+        f.status = status;
+    }
+    if (limit_text != NULL) {
+        if ((limit = parse_count(limit_text, HISTORY_LIMIT_MAX)) < 0) {
+            cli_error("history: bad --limit '%s': a number from 1 to %d", limit_text,
+                      HISTORY_LIMIT_MAX);
+            return CLI_EXIT_USAGE;
+        }
+        f.limit = (int)limit;
+    }
+    if ((db = cli_connect(cfg)) == NULL)
+        goto out;
+    if (job != NULL) {
+        if ((res = db_query(db, SQL_JOB_ID, DB_PARAMS(job))) == NULL) {
+            cli_db_error(db);
+            goto out;
+        }
+        if (PQntuples(res) == 0) {
+            cli_error("no job named '%s'", job);
+            goto out;
+        }
+        f.job_id = db_get_int64(res, 0, 0, 0);
+        PQclear(res);
+    }
+    if ((res = cli_history_fetch(db, &f)) == NULL) {
+        cli_db_error(db);
+        goto out;
+    }
+    if (json) {
+        if ((doc = cli_json_rows(res)) == NULL || cli_json_print(doc) < 0)
+            goto out;
+    } else if (cli_history_print(res, stdout) < 0) {
+        goto out;
+    }
+    rc = CLI_EXIT_OK;
+out:
+    json_decref(doc);
+    PQclear(res);
+    db_free(db);
+    return rc;
+}
+
+/* Every field but the output as "name: value", then the output verbatim. */
+static int
+history_print_one(const PGresult *res)
+{
+    int width = 0;
+
+    for (int c = 0; c < PQnfields(res); c++) {
+        int len = (int)strlen(PQfname(res, c));
+        if (len > width)
+            width = len;
+    }
+    for (int c = 0; c < PQnfields(res); c++) {
+        const char *name = PQfname(res, c);
+        const char *value = PQgetisnull(res, 0, c) ? "-" : PQgetvalue(res, 0, c);
+        char label[64], took[32];
+
+        if (strcmp(name, "output") == 0)
+            continue;
+        snprintf(label, sizeof(label), "%s:", name);
+        if (strcmp(name, "duration_ms") == 0 && !PQgetisnull(res, 0, c)) {
+            cli_format_ms(strtoll(value, NULL, 10), took, sizeof(took));
+            snprintf(label, sizeof(label), "duration:");
+            value = took;
+        }
+        printf("%-*s %s\n", width + 1, label, value);
+    }
+    {
+        const char *output = cli_field(res, 0, "output");
+        size_t len = output != NULL ? strlen(output) : 0;
+        printf("output:\n");
+        if (len > 0) {
+            fputs(output, stdout);
+            if (output[len - 1] != '\n')
+                fputc('\n', stdout);
+        }
+    }
+    return ferror(stdout) ? -1 : 0;
+}
+
+static int
+history_show(struct config *cfg, int argc, char **argv)
+{
+    const char *args[1];
+    int json = 0, nargs = 0, rc = CLI_EXIT_FAILED;
+    const struct cli_opt opts[] = { { "--json", NULL, &json } };
+    struct db *db = NULL;
+    PGresult *res = NULL;
+    json_t *doc = NULL;
+    char *end;
+    long long id;
+
+    switch (cli_parse("history show", argc, argv, 2, opts, TC_ARRAY_LEN(opts), args, 1, &nargs)) {
+    case 1:
+        history_usage(stdout);
+        return CLI_EXIT_OK;
+    case -1:
+        return CLI_EXIT_USAGE;
+    }
+    if (nargs != 1) {
+        cli_error("history show: which execution? (usage: tablecron history show ID)");
+        return CLI_EXIT_USAGE;
+    }
+    errno = 0;
+    id = strtoll(args[0], &end, 10);
+    if (errno != 0 || end == args[0] || *end != '\0' || id < 1) {
+        cli_error("history show: bad execution id '%s': a positive number", args[0]);
+        return CLI_EXIT_USAGE;
+    }
+    if ((db = cli_connect(cfg)) == NULL)
+        goto out;
+    if ((res = db_query(db, SQL_SHOW, DB_PARAMS(args[0]))) == NULL) {
+        cli_db_error(db);
+        goto out;
+    }
+    if (PQntuples(res) == 0) {
+        cli_error("no execution with id %lld", id);
+        goto out;
+    }
+    if (json) {
+        if ((doc = cli_json_row(res, 0)) == NULL || cli_json_print(doc) < 0)
+            goto out;
+    } else if (history_print_one(res) < 0) {
+        goto out;
+    }
+    rc = CLI_EXIT_OK;
+out:
+    json_decref(doc);
+    PQclear(res);
+    db_free(db);
+    return rc;
+}
+
+int
+cli_history_main(struct config *cfg, int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "show") == 0)
+        return history_show(cfg, argc, argv);
+    return history_list(cfg, argc, argv);
+}

@@ -1,0 +1,115 @@
+/* cli_instances.c - `tablecron instances`: who runs, who died.
+ *
+ * An instance heartbeats every lease/3.  One that has not stopped cleanly
+ * (stopped_at NULL) and has not been heard from for three leases is shown
+ * as dead: by then every lease it held has expired and been taken over.
+ * The lease is this command's own setting (--lease, the config file),
+ * which is right when all instances share one configuration.
+ */
+#include <autoconfig.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_common.h"
+#include "cli_instances.h"
+
+/* How many leases without a heartbeat make an instance dead. */
+#define DEAD_AFTER_LEASES 3
+
+static const char SQL_INSTANCES[] =
+    "SELECT id, hostname, pid, version, " CLI_SQL_UTC("started_at") " AS started_at,"
+    " " CLI_SQL_UTC("heartbeat_at") " AS heartbeat_at,"
+    " round(extract(epoch FROM now() - heartbeat_at)::numeric, 1) AS heartbeat_age_s,"
+    " running, max_running, api_url, " CLI_SQL_UTC("stopped_at") " AS stopped_at,"
+    " CASE WHEN stopped_at IS NOT NULL THEN 'stopped'"
+    "  WHEN heartbeat_at < now() - $1::bigint * interval '1 microsecond' THEN 'dead'"
+    "  ELSE 'alive' END AS state"
+    " FROM instances ORDER BY id";
+
+static void
+instances_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: tablecron instances [--json]\n"
+            "\n"
+            "List the tablecron instances that registered in the database: id, host,\n"
+            "pid, version, start time, age of the last heartbeat, running/max_running\n"
+            "executions and state: alive, stopped (shut down cleanly) or dead (no\n"
+            "heartbeat for %d leases; the lease is this command's --lease setting).\n"
+            "\n"
+            "  --json   one JSON document on stdout instead of a table\n",
+            DEAD_AFTER_LEASES);
+}
+
+static int
+instances_print(const PGresult *res)
+{
+    static const char *const headers[] = { "ID",        "HOST",    "PID",   "VERSION",
+                                           "STARTED",   "HEARTBEAT", "RUNNING", "STATE" };
+    struct cli_table *t = cli_table_new(TC_ARRAY_LEN(headers), headers);
+    int rc = -1;
+
+    if (t == NULL)
+        return -1;
+    for (int r = 0; r < PQntuples(res); r++) {
+        char age[32], running[48];
+        const char *cells[TC_ARRAY_LEN(headers)];
+
+        snprintf(age, sizeof(age), "%ss ago", cli_field(res, r, "heartbeat_age_s"));
+        snprintf(running, sizeof(running), "%s/%s", cli_field(res, r, "running"),
+                 cli_field(res, r, "max_running"));
+        cells[0] = cli_field(res, r, "id");
+        cells[1] = cli_field(res, r, "hostname");
+        cells[2] = cli_field(res, r, "pid");
+        cells[3] = cli_field(res, r, "version");
+        cells[4] = cli_field(res, r, "started_at");
+        cells[5] = age;
+        cells[6] = running;
+        cells[7] = cli_field(res, r, "state");
+        if (cli_table_add(t, cells) < 0)
+            goto out;
+    }
+    rc = cli_table_print(t, stdout);
+out:
+    cli_table_free(t);
+    return rc;
+}
+
+int
+cli_instances_main(struct config *cfg, int argc, char **argv)
+{
+    int json = 0, nargs = 0, rc = CLI_EXIT_FAILED;
+    const struct cli_opt opts[] = { { "--json", NULL, &json } };
+    char dead_us[24];
+    struct db *db = NULL;
+    PGresult *res = NULL;
+    json_t *doc = NULL;
+
+    switch (cli_parse("instances", argc, argv, 1, opts, TC_ARRAY_LEN(opts), NULL, 0, &nargs)) {
+    case 1:
+        instances_usage(stdout);
+        return CLI_EXIT_OK;
+    case -1:
+        return CLI_EXIT_USAGE;
+    }
+    snprintf(dead_us, sizeof(dead_us), "%lld", (long long)cfg->lease_us * DEAD_AFTER_LEASES);
+    if ((db = cli_connect(cfg)) == NULL)
+        goto out;
+    if ((res = db_query(db, SQL_INSTANCES, DB_PARAMS(dead_us))) == NULL) {
+        cli_db_error(db);
+        goto out;
+    }
+    if (json) {
+        if ((doc = cli_json_rows(res)) == NULL || cli_json_print(doc) < 0)
+            goto out;
+    } else if (instances_print(res) < 0) {
+        goto out;
+    }
+    rc = CLI_EXIT_OK;
+out:
+    json_decref(doc);
+    PQclear(res);
+    db_free(db);
+    return rc;
+}

@@ -1,0 +1,750 @@
+/* job_store.c - job definitions and operator actions, each in one
+ * transaction with its audit_log row.
+ *
+ * How each action moves a job (status, pause_requested -> what is written):
+ *
+ *   pause   waiting/done       -> paused, version+1
+ *           running            -> pause_requested (the release pauses it)
+ *           paused, or running with pause_requested -> nothing to do
+ *   resume  paused             -> waiting, next_time NULL (the instances
+ *                                 compute it from now), attempt 1,
+ *                                 scheduled_for NULL, pause_requested off,
+ *                                 version+1
+ *           waiting/running with pause_requested -> pause_requested off
+ *           otherwise          -> nothing to do
+ *   run     waiting/done       -> waiting, next_time now, attempt 1,
+ *                                 scheduled_for NULL, version+1
+ *           paused             -> the same plus pause_requested, so the
+ *                                 release pauses it again after one run
+ *           running            -> refused
+ *   kill    running            -> kill_requested_at = now()
+ *           otherwise          -> refused
+ *
+ * Every state statement has WHERE id = $1 AND version = $2 with the version
+ * just read: a scheduler that claimed or released the job in between makes
+ * it miss, and the whole transaction is tried once more from the read.
+ * Definition edits compare updated_at instead, which moves only when a
+ * definition column changes (the jobs_definition_changed trigger), so that
+ * the claims and releases of a busy job do not make an edit fail.
+ */
+#include <autoconfig.h>
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "job_config.h"
+#include "job_store.h"
+#include "schedule.h"
+#include "strbuf.h"
+
+/* Limits of the CHECK constraints on jobs that we check first, so that the
+ * answer names the value instead of a constraint. */
+#define SCHEDULE_TEXT_LIMIT 256
+#define TIMEZONE_TEXT_LIMIT 64
+
+/* A miss is retried once: a second one means the job is very busy, and
+ * the operator is better told than kept waiting. */
+#define STORE_ATTEMPTS 2
+
+static const char SQL_READ[] =
+    "SELECT id, version, status, pause_requested, department_id, kind, schedule, timezone,"
+    " config::text, updated_at::text, schedule_error, to_jsonb(j)::text"
+    " FROM jobs j WHERE name = $1";
+
+enum read_col {
+    READ_ID,
+    READ_VERSION,
+    READ_STATUS,
+    READ_PAUSE_REQUESTED,
+    READ_DEPARTMENT,
+    READ_KIND,
+    READ_SCHEDULE,
+    READ_TIMEZONE,
+    READ_CONFIG,
+    READ_UPDATED_AT,
+    READ_SCHEDULE_ERROR,
+    READ_IMAGE,
+};
+
+static const char SQL_DEPARTMENT[] = "SELECT id FROM departments WHERE name = $1";
+
+static const char SQL_AUDIT[] =
+    "INSERT INTO audit_log (actor, action, object_type, object_id, department_id, before, after)"
+    " VALUES ($1, $2, 'job', $3, $4::bigint, $5::jsonb, $6::jsonb)";
+
+/* The trigger sets updated_at when a definition column really changed, so
+ * the last column says whether anything did. */
+static const char SQL_UPDATE[] =
+    "UPDATE jobs SET schedule = coalesce($3, schedule), timezone = coalesce($4, timezone),"
+    " department_id = coalesce($5::bigint, department_id), config = coalesce($6::jsonb, config),"
+    " timeout_s = coalesce($7::int, timeout_s), max_retries = coalesce($8::int, max_retries),"
+    " retry_backoff_s = coalesce($9::int, retry_backoff_s),"
+    " misfire_policy = coalesce($10, misfire_policy)"
+    " WHERE id = $1 AND updated_at = $2::timestamptz"
+    " RETURNING to_jsonb(jobs)::text, department_id, updated_at <> $2::timestamptz";
+
+static const char SQL_DELETE[] = "DELETE FROM jobs WHERE id = $1 AND version = $2 RETURNING id";
+
+static const char SQL_PAUSE[] =
+    "UPDATE jobs SET status = 'paused', version = version + 1"
+    " WHERE id = $1 AND version = $2 AND status IN ('waiting', 'done')"
+    " RETURNING to_jsonb(jobs)::text";
+
+static const char SQL_REQUEST_PAUSE[] =
+    "UPDATE jobs SET pause_requested = true"
+    " WHERE id = $1 AND version = $2 AND status = 'running'"
+    " RETURNING to_jsonb(jobs)::text";
+
+static const char SQL_RESUME[] =
+    "UPDATE jobs SET status = 'waiting', next_time = NULL, attempt = 1, scheduled_for = NULL,"
+    " pause_requested = false, version = version + 1"
+    " WHERE id = $1 AND version = $2 AND status = 'paused'"
+    " RETURNING to_jsonb(jobs)::text";
+
+static const char SQL_CANCEL_PAUSE[] =
+    "UPDATE jobs SET pause_requested = false"
+    " WHERE id = $1 AND version = $2 AND status IN ('waiting', 'running')"
+    " RETURNING to_jsonb(jobs)::text";
+
+/*
+ * "Now", but never the fire time of an earlier execution: a claim runs
+ * next_time's whole second as scheduled_for, and the executions_once key
+ * (job, scheduled_for, attempt) would make the scheduler skip a run whose
+ * second already ran (a job run twice within a second, or right after a
+ * scheduled run).  The max walks that key's index: O(log n).
+ */
+static const char SQL_RUN[] =
+    "UPDATE jobs SET status = 'waiting',"
+    " next_time = greatest(now(), (SELECT max(e.scheduled_for) + interval '1 second'"
+    "                               FROM executions e WHERE e.job_id = jobs.id)),"
+    " attempt = 1, scheduled_for = NULL, pause_requested = pause_requested OR $3::bool,"
+    " version = version + 1"
+    " WHERE id = $1 AND version = $2 AND status IN ('waiting', 'paused', 'done')"
+    " RETURNING to_jsonb(jobs)::text";
+
+static const char SQL_KILL[] =
+    "UPDATE jobs SET kill_requested_at = now()"
+    " WHERE id = $1 AND version = $2 AND status = 'running'"
+    " RETURNING to_jsonb(jobs)::text";
+
+/* One store call: its inputs, and what the transaction body reports. */
+struct store_tx {
+    const char *actor;             /* borrowed */
+    const char *name;              /* borrowed */
+    const struct job_def *def;     /* borrowed */
+    enum job_action action;
+    int force;
+    struct job_store_error *err;   /* borrowed */
+    struct job_action_result *result; /* borrowed; job_store_act only */
+    int missed;                    /* a compare-and-swap found the row moved */
+    int64_t id;
+    int changed;
+};
+
+static void TC_PRINTF(3, 4)
+store_fail(struct job_store_error *err, enum job_store_code code, const char *fmt, ...)
+{
+    va_list ap;
+
+    err->code = code;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+}
+
+static void
+store_db_fail(struct db *db, struct job_store_error *err)
+{
+    const char *msg = db_last_message(db);
+
+    if (msg[0] == '\0')
+        msg = "unknown error";
+    /* The first line only: libpq's hints follow on further lines. */
+    store_fail(err, JOB_STORE_FAILED, "database error: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+void
+job_def_init(struct job_def *def)
+{
+    memset(def, 0, sizeof(*def));
+    def->timeout_s = JOB_DEF_UNSET;
+    def->max_retries = JOB_DEF_UNSET;
+    def->retry_backoff_s = JOB_DEF_UNSET;
+}
+
+/* The schedule and zone as the scheduler will parse them. */
+static int
+check_schedule(const char *text, const char *zone, struct job_store_error *err)
+{
+    struct schedule_error serr;
+    struct schedule *s;
+
+    if (strlen(text) > SCHEDULE_TEXT_LIMIT) {
+        store_fail(err, JOB_STORE_INVALID, "bad schedule: longer than %d characters",
+                   SCHEDULE_TEXT_LIMIT);
+        return -1;
+    }
+    /* schedule_parse takes "" for UTC; the column wants a name. */
+    if (zone != NULL && zone[0] == '\0') {
+        store_fail(err, JOB_STORE_INVALID, "bad time zone: empty time zone name at 0");
+        return -1;
+    }
+    if (zone != NULL && strlen(zone) > TIMEZONE_TEXT_LIMIT) {
+        store_fail(err, JOB_STORE_INVALID, "bad time zone: longer than %d characters",
+                   TIMEZONE_TEXT_LIMIT);
+        return -1;
+    }
+    if ((s = schedule_parse(text, zone, &serr)) == NULL) {
+        store_fail(err, JOB_STORE_INVALID, "bad %s: %s at %d",
+                   serr.part == SCHEDULE_PART_ZONE ? "time zone" : "schedule", serr.msg, serr.pos);
+        return -1;
+    }
+    schedule_free(s);
+    return 0;
+}
+
+/* Ranges and the misfire policy; *policy gets its stored spelling. */
+static int
+check_numbers(const struct job_def *def, const char **policy, struct job_store_error *err)
+{
+    enum schedule_misfire_policy p;
+
+    *policy = NULL;
+    if (def->timeout_s != JOB_DEF_UNSET &&
+        (def->timeout_s < 1 || def->timeout_s > JOB_TIMEOUT_MAX_S)) {
+        store_fail(err, JOB_STORE_INVALID, "timeout must be from 1 s to %d s (7 days)",
+                   JOB_TIMEOUT_MAX_S);
+        return -1;
+    }
+    if (def->max_retries != JOB_DEF_UNSET &&
+        (def->max_retries < 0 || def->max_retries > JOB_RETRIES_MAX)) {
+        store_fail(err, JOB_STORE_INVALID, "retries must be from 0 to %d", JOB_RETRIES_MAX);
+        return -1;
+    }
+    if (def->retry_backoff_s != JOB_DEF_UNSET &&
+        (def->retry_backoff_s < 0 || def->retry_backoff_s > JOB_BACKOFF_MAX_S)) {
+        store_fail(err, JOB_STORE_INVALID, "retry backoff must be from 0 s to %d s (1 day)",
+                   JOB_BACKOFF_MAX_S);
+        return -1;
+    }
+    if (def->misfire_policy != NULL) {
+        if (schedule_policy_parse(def->misfire_policy, &p) < 0) {
+            store_fail(err, JOB_STORE_INVALID, "bad misfire policy '%s': use skip or once",
+                       def->misfire_policy);
+            return -1;
+        }
+        *policy = p == SCHEDULE_MISFIRE_ONCE ? "once" : "skip";
+    }
+    return 0;
+}
+
+/*
+ * config with "command" set to command (config NULL: a new object), checked
+ * for kind as the scheduler will check it.  Returns the JSON text (caller
+ * frees) or NULL with err filled.
+ */
+static char *
+config_with_command(const char *config, const char *kind, const char *command,
+                    struct job_store_error *err)
+{
+    struct job_config_error cerr;
+    json_t *root = NULL, *value;
+    char *text = NULL;
+
+    root = config != NULL ? json_loads(config, 0, NULL) : json_object();
+    if (root == NULL || !json_is_object(root)) {
+        store_fail(err, JOB_STORE_INVALID, "the stored config is not a JSON object");
+        goto out;
+    }
+    /* jansson takes UTF-8 only: anything else could not be stored as jsonb. */
+    if ((value = json_string(command)) == NULL) {
+        store_fail(err, JOB_STORE_INVALID, "bad config: the command must be UTF-8 text");
+        goto out;
+    }
+    if (json_object_set_new(root, "command", value) < 0 ||
+        (text = json_dumps(root, JSON_COMPACT)) == NULL) {
+        store_fail(err, JOB_STORE_FAILED, "out of memory");
+        goto out;
+    }
+    if (job_config_check(kind, text, &cerr) < 0) {
+        store_fail(err, JOB_STORE_INVALID, "bad config: %s", cerr.msg);
+        free(text);
+        text = NULL;
+    }
+out:
+    json_decref(root);
+    return text;
+}
+
+/* The department's id as text into buf; NOT_FOUND if there is none. */
+static int
+department_id(struct db *db, const char *name, char *buf, size_t size, struct job_store_error *err)
+{
+    PGresult *res = db_query(db, SQL_DEPARTMENT, DB_PARAMS(name));
+    int rc = -1;
+
+    if (res == NULL) {
+        store_db_fail(db, err);
+        goto out;
+    }
+    if (PQntuples(res) == 0) {
+        store_fail(err, JOB_STORE_NOT_FOUND, "no department named '%s'", name);
+        goto out;
+    }
+    snprintf(buf, size, "%s", PQgetvalue(res, 0, 0));
+    rc = 0;
+out:
+    PQclear(res);
+    return rc;
+}
+
+/* The job row as read at the start of a change; NOT_FOUND if none. */
+static PGresult *
+read_job(struct db *db, const char *name, struct job_store_error *err)
+{
+    PGresult *res = db_query(db, SQL_READ, DB_PARAMS(name));
+
+    if (res == NULL) {
+        store_db_fail(db, err);
+        return NULL;
+    }
+    if (PQntuples(res) == 0) {
+        store_fail(err, JOB_STORE_NOT_FOUND, "no job named '%s'", name);
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+static int
+audit(struct db *db, const struct store_tx *tx, const char *action, const char *id,
+      const char *department, const char *before, const char *after)
+{
+    if (db_exec(db, SQL_AUDIT, DB_PARAMS(tx->actor, action, id, department, before, after)) < 0) {
+        store_db_fail(db, tx->err);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Run body in a transaction; a miss (tx->missed) starts it again from the
+ * beginning, once.  A body returning -1 has filled tx->err, unless the
+ * database failed (then the database's words are used).
+ */
+static int
+store_run(struct db *db, int (*body)(struct db *db, void *arg), struct store_tx *tx)
+{
+    for (int attempt = 1; attempt <= STORE_ATTEMPTS; attempt++) {
+        tx->missed = 0;
+        tx->err->code = JOB_STORE_OK;
+        tx->err->msg[0] = '\0';
+        if (db_transaction(db, body, tx) == 0)
+            return 0;
+        if (!tx->missed) {
+            if (tx->err->code == JOB_STORE_OK)
+                store_db_fail(db, tx->err);
+            return -1;
+        }
+    }
+    store_fail(tx->err, JOB_STORE_CONFLICT,
+               "job '%s' kept changing while this command ran (an instance is busy with it);"
+               " try again",
+               tx->name);
+    return -1;
+}
+
+/* --- create --- */
+
+/* Appends ", col" and ", $n<cast>" and the value.  Only the columns that
+ * were given are listed, so the others get the table's own defaults;
+ * the SQL is made of these constant names, values are always parameters. */
+static void
+insert_col(struct strbuf *cols, struct strbuf *vals, const char **params, int *n,
+           const char *col, const char *cast, const char *value)
+{
+    params[(*n)++] = value;
+    strbuf_printf(cols, ", %s", col);
+    strbuf_printf(vals, ", $%d%s", *n, cast);
+}
+
+static int
+create_body(struct db *db, void *arg)
+{
+    struct store_tx *tx = arg;
+    const struct job_def *def = tx->def;
+    struct strbuf cols = STRBUF_INIT, vals = STRBUF_INIT, sql = STRBUF_INIT;
+    const char *params[12];
+    char dept[24], timeout[16], retries[16], backoff[16];
+    const char *policy;
+    char *config = NULL;
+    PGresult *res = NULL;
+    int n = 0, rc = -1;
+
+    if (check_numbers(def, &policy, tx->err) < 0)
+        goto out;
+    if ((config = config_with_command(NULL, "shell", def->command, tx->err)) == NULL)
+        goto out;
+    insert_col(&cols, &vals, params, &n, "name", "", def->name);
+    insert_col(&cols, &vals, params, &n, "schedule", "", def->schedule);
+    insert_col(&cols, &vals, params, &n, "config", "::jsonb", config);
+    if (def->timezone != NULL)
+        insert_col(&cols, &vals, params, &n, "timezone", "", def->timezone);
+    if (def->department != NULL) {
+        if (department_id(db, def->department, dept, sizeof(dept), tx->err) < 0)
+            goto out;
+        insert_col(&cols, &vals, params, &n, "department_id", "::bigint", dept);
+    }
+    if (def->paused)
+        insert_col(&cols, &vals, params, &n, "status", "", "paused");
+    if (def->timeout_s != JOB_DEF_UNSET) {
+        snprintf(timeout, sizeof(timeout), "%d", def->timeout_s);
+        insert_col(&cols, &vals, params, &n, "timeout_s", "::int", timeout);
+    }
+    if (def->max_retries != JOB_DEF_UNSET) {
+        snprintf(retries, sizeof(retries), "%d", def->max_retries);
+        insert_col(&cols, &vals, params, &n, "max_retries", "::int", retries);
+    }
+    if (def->retry_backoff_s != JOB_DEF_UNSET) {
+        snprintf(backoff, sizeof(backoff), "%d", def->retry_backoff_s);
+        insert_col(&cols, &vals, params, &n, "retry_backoff_s", "::int", backoff);
+    }
+    if (policy != NULL)
+        insert_col(&cols, &vals, params, &n, "misfire_policy", "", policy);
+    /* next_time stays NULL: an instance computes it, woken by jobs_notify. */
+    strbuf_printf(&sql, "INSERT INTO jobs (kind%s) VALUES ('shell'%s)"
+                        " RETURNING id, department_id, to_jsonb(jobs)::text",
+                  strbuf_str(&cols), strbuf_str(&vals));
+    if (strbuf_failed(&cols) || strbuf_failed(&vals) || strbuf_failed(&sql)) {
+        store_fail(tx->err, JOB_STORE_FAILED, "out of memory");
+        goto out;
+    }
+    if ((res = db_query(db, strbuf_str(&sql), n, params)) == NULL) {
+        switch (db_last_error(db)) {
+        case DB_ERR_UNIQUE:
+            store_fail(tx->err, JOB_STORE_CONFLICT, "a job named '%s' already exists", def->name);
+            break;
+        case DB_ERR_CHECK:
+            /* Every other checked column was checked above: it is the name. */
+            store_fail(tx->err, JOB_STORE_INVALID,
+                       "bad job name '%s': use letters, digits and . _ : - (starting with a"
+                       " letter, digit or _), at most 128 characters",
+                       def->name);
+            break;
+        case DB_ERR_FOREIGN:
+            store_fail(tx->err, JOB_STORE_NOT_FOUND, "no department named '%s'",
+                       def->department != NULL ? def->department : "default");
+            break;
+        default:
+            store_db_fail(db, tx->err);
+        }
+        goto out;
+    }
+    tx->id = db_get_int64(res, 0, 0, 0);
+    if (audit(db, tx, "job.create", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), NULL,
+              PQgetvalue(res, 0, 2)) < 0)
+        goto out;
+    rc = 0;
+out:
+    PQclear(res);
+    free(config);
+    strbuf_reset(&cols);
+    strbuf_reset(&vals);
+    strbuf_reset(&sql);
+    return rc;
+}
+
+int
+job_store_create(struct db *db, const char *actor, const struct job_def *def, int64_t *id,
+                 struct job_store_error *err)
+{
+    struct store_tx tx;
+
+    memset(&tx, 0, sizeof(tx));
+    tx.actor = actor;
+    tx.name = def->name;
+    tx.def = def;
+    tx.err = err;
+    err->code = JOB_STORE_OK;
+    err->msg[0] = '\0';
+    if (def->name == NULL || def->schedule == NULL || def->command == NULL) {
+        store_fail(err, JOB_STORE_INVALID, "a job needs a name, a schedule and a command");
+        return -1;
+    }
+    /* Checked before any round trip: a typo costs no connection time. */
+    if (check_schedule(def->schedule, def->timezone, err) < 0)
+        return -1;
+    if (store_run(db, create_body, &tx) < 0)
+        return -1;
+    *id = tx.id;
+    return 0;
+}
+
+/* --- update --- */
+
+static int
+update_body(struct db *db, void *arg)
+{
+    struct store_tx *tx = arg;
+    const struct job_def *def = tx->def;
+    char dept[24], timeout[16], retries[16], backoff[16];
+    const char *policy, *id, *kind;
+    char *config = NULL;
+    PGresult *row = NULL, *res = NULL;
+    int rc = -1;
+
+    tx->changed = 0;
+    if (check_numbers(def, &policy, tx->err) < 0)
+        goto out;
+    if ((row = read_job(db, tx->name, tx->err)) == NULL)
+        goto out;
+    id = PQgetvalue(row, 0, READ_ID);
+    kind = PQgetvalue(row, 0, READ_KIND);
+    /* The new schedule with the stored zone, or the other way round: the
+     * pair is what the scheduler parses. */
+    if ((def->schedule != NULL || def->timezone != NULL) &&
+        check_schedule(def->schedule != NULL ? def->schedule : PQgetvalue(row, 0, READ_SCHEDULE),
+                       def->timezone != NULL ? def->timezone : PQgetvalue(row, 0, READ_TIMEZONE),
+                       tx->err) < 0)
+        goto out;
+    if (def->command != NULL) {
+        if (strcmp(kind, "shell") != 0) {
+            store_fail(tx->err, JOB_STORE_INVALID,
+                       "job '%s' is a %s job: a shell command does not apply", tx->name, kind);
+            goto out;
+        }
+        if ((config = config_with_command(PQgetvalue(row, 0, READ_CONFIG), kind, def->command,
+                                          tx->err)) == NULL)
+            goto out;
+    }
+    if (def->department != NULL &&
+        department_id(db, def->department, dept, sizeof(dept), tx->err) < 0)
+        goto out;
+    snprintf(timeout, sizeof(timeout), "%d", def->timeout_s);
+    snprintf(retries, sizeof(retries), "%d", def->max_retries);
+    snprintf(backoff, sizeof(backoff), "%d", def->retry_backoff_s);
+    res = db_query(db, SQL_UPDATE,
+                   DB_PARAMS(id, PQgetvalue(row, 0, READ_UPDATED_AT), def->schedule, def->timezone,
+                             def->department != NULL ? dept : NULL, config,
+                             def->timeout_s != JOB_DEF_UNSET ? timeout : NULL,
+                             def->max_retries != JOB_DEF_UNSET ? retries : NULL,
+                             def->retry_backoff_s != JOB_DEF_UNSET ? backoff : NULL, policy));
+    if (res == NULL) {
+        if (db_last_error(db) == DB_ERR_FOREIGN)
+            store_fail(tx->err, JOB_STORE_NOT_FOUND, "no department named '%s'",
+                       def->department != NULL ? def->department : "?");
+        else if (db_last_error(db) == DB_ERR_CHECK)
+            store_fail(tx->err, JOB_STORE_INVALID, "the database refused the change: %s",
+                       db_last_message(db));
+        else
+            store_db_fail(db, tx->err);
+        goto out;
+    }
+    if (PQntuples(res) == 0) {
+        tx->missed = 1; /* edited by someone else since we read it */
+        goto out;
+    }
+    tx->id = db_get_int64(row, 0, READ_ID, 0);
+    tx->changed = db_get_bool(res, 0, 2);
+    if (tx->changed && audit(db, tx, "job.update", id, PQgetvalue(res, 0, 1),
+                             PQgetvalue(row, 0, READ_IMAGE), PQgetvalue(res, 0, 0)) < 0)
+        goto out;
+    rc = 0;
+out:
+    PQclear(res);
+    PQclear(row);
+    free(config);
+    return rc;
+}
+
+int
+job_store_update(struct db *db, const char *actor, const char *name, const struct job_def *def,
+                 int *changed, struct job_store_error *err)
+{
+    struct store_tx tx;
+
+    memset(&tx, 0, sizeof(tx));
+    tx.actor = actor;
+    tx.name = name;
+    tx.def = def;
+    tx.err = err;
+    if (store_run(db, update_body, &tx) < 0)
+        return -1;
+    *changed = tx.changed;
+    return 0;
+}
+
+/* --- delete --- */
+
+static int
+delete_body(struct db *db, void *arg)
+{
+    struct store_tx *tx = arg;
+    PGresult *row = NULL, *res = NULL;
+    const char *id;
+    int rc = -1;
+
+    if ((row = read_job(db, tx->name, tx->err)) == NULL)
+        goto out;
+    id = PQgetvalue(row, 0, READ_ID);
+    if (strcmp(PQgetvalue(row, 0, READ_STATUS), "running") == 0 && !tx->force) {
+        store_fail(tx->err, JOB_STORE_CONFLICT,
+                   "job '%s' is running: kill it first, or use --force", tx->name);
+        goto out;
+    }
+    res = db_query(db, SQL_DELETE, DB_PARAMS(id, PQgetvalue(row, 0, READ_VERSION)));
+    if (res == NULL) {
+        store_db_fail(db, tx->err);
+        goto out;
+    }
+    if (PQntuples(res) == 0) {
+        tx->missed = 1; /* claimed or released meanwhile: look at its state again */
+        goto out;
+    }
+    if (audit(db, tx, "job.delete", id, PQgetvalue(row, 0, READ_DEPARTMENT),
+              PQgetvalue(row, 0, READ_IMAGE), NULL) < 0)
+        goto out;
+    rc = 0;
+out:
+    PQclear(res);
+    PQclear(row);
+    return rc;
+}
+
+int
+job_store_delete(struct db *db, const char *actor, const char *name, int force,
+                 struct job_store_error *err)
+{
+    struct store_tx tx;
+
+    memset(&tx, 0, sizeof(tx));
+    tx.actor = actor;
+    tx.name = name;
+    tx.force = force;
+    tx.err = err;
+    return store_run(db, delete_body, &tx);
+}
+
+/* --- pause, resume, run, kill --- */
+
+/* The statement for an action in a state, per the table at the top; NULL
+ * when there is nothing to do (*outcome UNCHANGED) or it is refused (err). */
+static const char *
+act_statement(const struct store_tx *tx, const PGresult *row, enum job_outcome *outcome,
+              const char **audit_action)
+{
+    const char *status = PQgetvalue(row, 0, READ_STATUS);
+    int pause_requested = db_get_bool(row, 0, READ_PAUSE_REQUESTED);
+    int running = strcmp(status, "running") == 0;
+    int paused = strcmp(status, "paused") == 0;
+
+    *outcome = JOB_OUTCOME_DONE;
+    switch (tx->action) {
+    case JOB_ACTION_PAUSE:
+        *audit_action = "job.pause";
+        if (paused || (running && pause_requested)) {
+            *outcome = JOB_OUTCOME_UNCHANGED;
+            return NULL;
+        }
+        if (running) {
+            *outcome = JOB_OUTCOME_REQUESTED;
+            return SQL_REQUEST_PAUSE;
+        }
+        return SQL_PAUSE;
+    case JOB_ACTION_RESUME:
+        *audit_action = "job.resume";
+        if (paused)
+            return SQL_RESUME;
+        if (pause_requested) {
+            *outcome = running ? JOB_OUTCOME_REQUESTED : JOB_OUTCOME_DONE;
+            return SQL_CANCEL_PAUSE;
+        }
+        *outcome = JOB_OUTCOME_UNCHANGED;
+        return NULL;
+    case JOB_ACTION_RUN:
+        *audit_action = "job.run";
+        if (running) {
+            store_fail(tx->err, JOB_STORE_CONFLICT, "job '%s' is already running", tx->name);
+            return NULL;
+        }
+        /* The due query passes over such a job: it would never start. */
+        if (!PQgetisnull(row, 0, READ_SCHEDULE_ERROR)) {
+            store_fail(tx->err, JOB_STORE_CONFLICT,
+                       "job '%s' cannot run until its schedule is fixed (%s)", tx->name,
+                       PQgetvalue(row, 0, READ_SCHEDULE_ERROR));
+            return NULL;
+        }
+        return SQL_RUN;
+    case JOB_ACTION_KILL:
+        *audit_action = "job.kill";
+        if (!running) {
+            store_fail(tx->err, JOB_STORE_CONFLICT, "job '%s' is not running", tx->name);
+            return NULL;
+        }
+        *outcome = JOB_OUTCOME_REQUESTED;
+        return SQL_KILL;
+    }
+    return NULL;
+}
+
+static int
+act_body(struct db *db, void *arg)
+{
+    struct store_tx *tx = arg;
+    struct job_action_result *result = tx->result;
+    PGresult *row = NULL, *res = NULL;
+    const char *sql, *audit_action = "", *id, *version, *status;
+    int rc = -1;
+
+    if ((row = read_job(db, tx->name, tx->err)) == NULL)
+        goto out;
+    id = PQgetvalue(row, 0, READ_ID);
+    version = PQgetvalue(row, 0, READ_VERSION);
+    status = PQgetvalue(row, 0, READ_STATUS);
+    snprintf(result->status_before, sizeof(result->status_before), "%s", status);
+    result->pause_requested_before = db_get_bool(row, 0, READ_PAUSE_REQUESTED);
+    sql = act_statement(tx, row, &result->outcome, &audit_action);
+    if (sql == NULL) {
+        rc = tx->err->code == JOB_STORE_OK ? 0 : -1;
+        goto out;
+    }
+    if (sql == SQL_RUN)
+        res = db_query(db, sql, DB_PARAMS(id, version, strcmp(status, "paused") == 0 ? "t" : "f"));
+    else
+        res = db_query(db, sql, DB_PARAMS(id, version));
+    if (res == NULL) {
+        store_db_fail(db, tx->err);
+        goto out;
+    }
+    if (PQntuples(res) == 0) {
+        tx->missed = 1; /* a scheduler moved it: decide again on a fresh read */
+        goto out;
+    }
+    if (audit(db, tx, audit_action, id, PQgetvalue(row, 0, READ_DEPARTMENT),
+              PQgetvalue(row, 0, READ_IMAGE), PQgetvalue(res, 0, 0)) < 0)
+        goto out;
+    rc = 0;
+out:
+    PQclear(res);
+    PQclear(row);
+    return rc;
+}
+
+int
+job_store_act(struct db *db, const char *actor, const char *name, enum job_action action,
+              struct job_action_result *result, struct job_store_error *err)
+{
+    struct store_tx tx;
+
+    memset(&tx, 0, sizeof(tx));
+    memset(result, 0, sizeof(*result));
+    tx.actor = actor;
+    tx.name = name;
+    tx.action = action;
+    tx.result = result;
+    tx.err = err;
+    return store_run(db, act_body, &tx);
+}

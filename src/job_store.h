@@ -1,0 +1,116 @@
+/* job_store.h - changes to job definitions and operator actions, in SQL.
+ *
+ * The command line (and the API after it) change jobs only through here, so
+ * that every change is checked the same way, fenced the same way as the
+ * scheduler fences its own (see claim.c), and written to audit_log in the
+ * same transaction as the change itself.
+ *
+ * Glossary: a *definition* column is one an operator sets (schedule,
+ * timezone, config, timeout_s, ...); a *state* column is one the
+ * schedulers move (status, version, next_time, lease_*, attempt, ...).
+ * Definition edits never touch the state; state actions (pause, resume,
+ * run) compare-and-swap on version exactly as a claim does, and requests to
+ * a running job (pause after the run, kill) leave version alone, because a
+ * moved version takes the lease away from the instance running the job.
+ */
+#ifndef TC_JOB_STORE_H
+#define TC_JOB_STORE_H
+
+#include <stdint.h>
+
+#include "common.h"
+#include "db.h"
+
+enum job_store_code {
+    JOB_STORE_OK = 0,
+    JOB_STORE_INVALID,   /* bad input, msg names it (command line: exit 2) */
+    JOB_STORE_NOT_FOUND, /* no such job or department (exit 1) */
+    JOB_STORE_CONFLICT,  /* the job's state or a concurrent change forbids it (exit 1) */
+    JOB_STORE_FAILED,    /* the database failed (exit 1) */
+};
+
+struct job_store_error {
+    enum job_store_code code;
+    char msg[400]; /* one lower-case line, without a "tablecron:" prefix */
+};
+
+/* What an operator gives for a job.  NULL (or JOB_DEF_UNSET) means "not
+ * given": the column keeps its value on edit, gets its default on create. */
+#define JOB_DEF_UNSET (-1)
+
+struct job_def {
+    const char *name;           /* borrowed; create only */
+    const char *schedule;       /* borrowed */
+    const char *timezone;       /* borrowed; IANA name */
+    const char *department;     /* borrowed; department name */
+    const char *command;        /* borrowed; shell command, becomes config.command */
+    int timeout_s;              /* 1 .. JOB_TIMEOUT_MAX_S */
+    int max_retries;            /* 0 .. JOB_RETRIES_MAX */
+    int retry_backoff_s;        /* 0 .. JOB_BACKOFF_MAX_S */
+    const char *misfire_policy; /* borrowed; "skip" or "once", any case */
+    int paused;                 /* create only: start paused */
+};
+
+/* The ranges of the jobs table's CHECK constraints (0001_init.sql). */
+#define JOB_TIMEOUT_MAX_S 604800
+#define JOB_RETRIES_MAX 100
+#define JOB_BACKOFF_MAX_S 86400
+
+void job_def_init(struct job_def *def); /* everything "not given" */
+
+/*
+ * Insert a shell job: the schedule and zone are parsed, the config built as
+ * {"command": ...} and checked, next_time is left NULL for the instances
+ * to compute.  A duplicate name is a CONFLICT, a name the table refuses or
+ * any bad value INVALID, an unknown department NOT_FOUND.
+ * actor is written to audit_log ("cli:alice").  *id gets the new job's id.
+ */
+int job_store_create(struct db *db, const char *actor, const struct job_def *def, int64_t *id,
+                     struct job_store_error *err) TC_MUST_CHECK;
+
+/*
+ * Change the given definition columns of job `name`, with the checks of
+ * create applied to the result (a new --tz is checked with the stored
+ * schedule).  command replaces config.command and keeps the other keys.
+ * *changed is 0 when every given value was already the stored one (then
+ * no audit row is written).
+ */
+int job_store_update(struct db *db, const char *actor, const char *name,
+                     const struct job_def *def, int *changed, struct job_store_error *err)
+    TC_MUST_CHECK;
+
+/* Delete job `name` and its executions.  A running job is a CONFLICT unless
+ * force is set; its runner then finds its lease gone and kills the task. */
+int job_store_delete(struct db *db, const char *actor, const char *name, int force,
+                     struct job_store_error *err) TC_MUST_CHECK;
+
+enum job_action {
+    JOB_ACTION_PAUSE,  /* stop scheduling; a running job pauses when its run ends */
+    JOB_ACTION_RESUME, /* schedule again from now */
+    JOB_ACTION_RUN,    /* due now, once; a paused job stays paused afterwards */
+    JOB_ACTION_KILL,   /* ask the instance running the job to kill the task */
+};
+
+enum job_outcome {
+    JOB_OUTCOME_DONE,      /* the job's state changed */
+    JOB_OUTCOME_REQUESTED, /* the job is running: its runner acts on it (no version move) */
+    JOB_OUTCOME_UNCHANGED, /* nothing to do (already paused, not paused): nothing written */
+};
+
+struct job_action_result {
+    enum job_outcome outcome;
+    char status_before[16]; /* waiting, running, paused or done */
+    int pause_requested_before;
+};
+
+/*
+ * Apply an action to job `name` (see enum job_action; the exact state
+ * changes are in job_store.c).  Running a running job, or killing one
+ * that is not running, is a CONFLICT.  A compare-and-swap that misses
+ * (a scheduler moved the job meanwhile) is retried once, then reported
+ * as a CONFLICT.
+ */
+int job_store_act(struct db *db, const char *actor, const char *name, enum job_action action,
+                  struct job_action_result *result, struct job_store_error *err) TC_MUST_CHECK;
+
+#endif
