@@ -106,6 +106,22 @@ set_last(struct db *db, enum db_error error, const char *sqlstate, const char *m
         db->last_message[--len] = '\0';
 }
 
+/* Server notices ("relation already exists, skipping") are not errors:
+ * keep them out of stderr unless debugging. */
+static void
+on_notice(void *arg, const char *message)
+{
+    char text[256];
+    size_t len;
+
+    (void)arg;
+    snprintf(text, sizeof(text), "%s", message);
+    len = strlen(text);
+    while (len > 0 && text[len - 1] == '\n')
+        text[--len] = '\0';
+    log_debug("server notice", "notice=%s", text);
+}
+
 /* One connection attempt; 0 on success. */
 static int
 connect_once(struct db *db)
@@ -129,6 +145,7 @@ connect_once(struct db *db)
         PQfinish(conn);
         return -1;
     }
+    PQsetNoticeProcessor(conn, on_notice, NULL);
     db->conn = conn;
     set_last(db, DB_OK, "", "");
     if (db->on_connect != NULL && db->on_connect(db, db->on_connect_arg) < 0) {
