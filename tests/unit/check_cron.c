@@ -12,10 +12,9 @@
 #include <time.h>
 
 #include "cron.h"
+#include "casefile.h"
 #include "tc_check.h"
 
-#define MAX_CASES 2000
-#define MAX_LINE 2048
 
 /* For hot loops: a passing ck_assert costs a write to Check's log file. */
 #define REQUIRE(cond, ...)                                                                       \
@@ -24,76 +23,9 @@
             ck_abort_msg(__VA_ARGS__);                                                           \
     } while (0)
 
-struct data_case {
-    int line;
-    char *text;     /* the whole line, for messages */
-    char *col[4];   /* trimmed columns, pointing into cols */
-    char *cols;
-};
-
-static struct data_case cases[MAX_CASES];
-static int ncases;
-static const char *data_path;
-
-static char *
-trim(char *s)
-{
-    char *e;
-
-    while (*s == ' ' || *s == '\t')
-        s++;
-    e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-        *--e = '\0';
-    return s;
-}
-
-static void
-load_cases(const char *path)
-{
-    char buf[MAX_LINE];
-    FILE *fp = fopen(path, "r");
-    int line = 0;
-
-    if (fp == NULL) {
-        fprintf(stderr, "cannot open %s (set srcdir or pass the file)\n", path);
-        exit(99);
-    }
-    while (fgets(buf, sizeof(buf), fp) != NULL) {
-        struct data_case *c;
-        char *p, *t;
-        int n;
-
-        line++;
-        t = trim(buf);
-        if (*t == '\0' || *t == '#')
-            continue;
-        if (ncases == MAX_CASES) {
-            fprintf(stderr, "%s: more than %d cases\n", path, MAX_CASES);
-            exit(99);
-        }
-        c = &cases[ncases++];
-        c->line = line;
-        c->text = strdup(t);
-        c->cols = strdup(t);
-        p = c->cols;
-        for (n = 0; n < 4; n++) {
-            char *bar = n < 3 ? strchr(p, '|') : NULL;
-
-            if (bar != NULL)
-                *bar = '\0';
-            c->col[n] = trim(p);
-            if (bar == NULL)
-                break;
-            p = bar + 1;
-        }
-        if (n < 3) {
-            fprintf(stderr, "%s:%d: expected 4 columns\n", path, line);
-            exit(99);
-        }
-    }
-    fclose(fp);
-}
+/* The cases of tests/data/cron_cases.txt: expr | zone | after | next (or
+ * expr | error | pos | message). */
+static struct case_file cases;
 
 static struct tz *
 load_zone(const char *name)
@@ -107,29 +39,29 @@ load_zone(const char *name)
 
 START_TEST(test_cron__data)
 {
-    const struct data_case *c = &cases[_i];
+    const struct case_line *c = &cases.lines[_i];
     struct cron_error err = { -1, "" };
     struct cron_expr *ce = cron_parse(c->col[0], &err);
 
     if (strcmp(c->col[1], "error") == 0) {
         int pos = atoi(c->col[2]);
 
-        ck_assert_msg(ce == NULL, "%s:%d: accepted: %s", data_path, c->line, c->text);
+        ck_assert_msg(ce == NULL, "%s:%d: accepted: %s", cases.path, c->line, c->text);
         ck_assert_msg(err.pos == pos && strcmp(err.msg, c->col[3]) == 0,
-                      "%s:%d: %s\n  got:      %s at %d\n  expected: %s at %d", data_path, c->line,
+                      "%s:%d: %s\n  got:      %s at %d\n  expected: %s at %d", cases.path, c->line,
                       c->col[0], err.msg, err.pos, c->col[3], pos);
     } else {
         struct tz *z = load_zone(c->col[1]);
         struct tz_error terr;
-        char want[MAX_LINE], got[MAX_LINE] = "";
+        char want[CASEFILE_MAX_LINE], got[CASEFILE_MAX_LINE] = "";
         char *tok, *save = NULL;
         int64_t t;
         size_t used = 0;
 
-        ck_assert_msg(ce != NULL, "%s:%d: %s at %d: %s", data_path, c->line, err.msg, err.pos,
+        ck_assert_msg(ce != NULL, "%s:%d: %s at %d: %s", cases.path, c->line, err.msg, err.pos,
                       c->text);
         ck_assert_msg(tz_parse_time(z, c->col[2], &t, &terr) == 0, "%s:%d: bad time: %s",
-                      data_path, c->line, terr.msg);
+                      cases.path, c->line, terr.msg);
         snprintf(want, sizeof(want), "%s", c->col[3]);
         /* Ask for as many times as the line lists, each after the last. */
         for (tok = strtok_r(want, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save)) {
@@ -145,7 +77,7 @@ START_TEST(test_cron__data)
                 break;
         }
         ck_assert_msg(strcmp(got, c->col[3]) == 0,
-                      "%s:%d: %s (%s, after %s)\n  got:      %s\n  expected: %s", data_path,
+                      "%s:%d: %s (%s, after %s)\n  got:      %s\n  expected: %s", cases.path,
                       c->line, c->col[0], c->col[1], c->col[2], got, c->col[3]);
         tz_free(z);
     }
@@ -386,20 +318,18 @@ END_TEST
 int
 main(int argc, char **argv)
 {
-    static char path[4096];
-    const char *srcdir = getenv("srcdir");
     Suite *suite = suite_create("cron");
     TCase *data = tcase_create("data");
     TCase *tc = tcase_create("cron");
 
-    if (argc > 1) {
-        data_path = argv[1];
-    } else {
-        snprintf(path, sizeof(path), "%s/tests/data/cron_cases.txt", srcdir ? srcdir : ".");
-        data_path = path;
+    casefile_load(&cases, argc, argv, "cron_cases.txt", 4);
+    for (int i = 0; i < cases.count; i++) {
+        if (cases.lines[i].ncol != 4) {
+            fprintf(stderr, "%s:%d: expected 4 columns\n", cases.path, cases.lines[i].line);
+            return 99;
+        }
     }
-    load_cases(data_path);
-    tcase_add_loop_test(data, test_cron__data, 0, ncases);
+    tcase_add_loop_test(data, test_cron__data, 0, cases.count);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_cron__blanks_and_positions);
     tcase_add_test(tc, test_cron__odd_inputs);

@@ -9,90 +9,28 @@
 #include <string.h>
 
 #include "schedule.h"
+#include "casefile.h"
 #include "tc_check.h"
 
-#define MAX_CASES 1000
-#define MAX_LINE 2048
-#define MAX_COLS 10
 
-struct data_case {
-    int line;
-    char *text;
-    char *col[MAX_COLS];
-    int ncol;
-};
-
-static struct data_case cases[MAX_CASES];
-static int ncases;
-static const char *data_path;
-
-static char *
-trim(char *s)
-{
-    char *e;
-
-    while (*s == ' ' || *s == '\t')
-        s++;
-    e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-        *--e = '\0';
-    return s;
-}
-
-static void
-load_cases(const char *path)
-{
-    char buf[MAX_LINE];
-    FILE *fp = fopen(path, "r");
-    int line = 0;
-
-    if (fp == NULL) {
-        fprintf(stderr, "cannot open %s (set srcdir or pass the file)\n", path);
-        exit(99);
-    }
-    while (fgets(buf, sizeof(buf), fp) != NULL) {
-        struct data_case *c;
-        char *p, *t;
-
-        line++;
-        t = trim(buf);
-        if (*t == '\0' || *t == '#')
-            continue;
-        if (ncases == MAX_CASES)
-            exit(99);
-        c = &cases[ncases++];
-        c->line = line;
-        c->text = strdup(t);
-        p = strdup(t);
-        for (;;) {
-            char *bar = strchr(p, '|');
-
-            if (bar != NULL)
-                *bar = '\0';
-            if (c->ncol < MAX_COLS)
-                c->col[c->ncol++] = trim(p);
-            if (bar == NULL)
-                break;
-            p = bar + 1;
-        }
-    }
-    fclose(fp);
-}
+/* The cases of tests/data/schedule_cases.txt; the first column says which
+ * kind of case a line is and how many columns it has. */
+static struct case_file cases;
 
 static struct schedule *
-parse_ok(const struct data_case *c, const char *text, const char *zone)
+parse_ok(const struct case_line *c, const char *text, const char *zone)
 {
     struct schedule_error err;
     struct schedule *s = schedule_parse(text, zone, &err);
 
-    ck_assert_msg(s != NULL, "%s:%d: %s at %d: %s", data_path, c->line, err.msg, err.pos,
+    ck_assert_msg(s != NULL, "%s:%d: %s at %d: %s", cases.path, c->line, err.msg, err.pos,
                   c->text);
     return s;
 }
 
 /* "-" is SCHEDULE_NONE; times without an offset are local to the zone. */
 static int64_t
-time_col(const struct data_case *c, const struct schedule *s, const char *text)
+time_col(const struct case_line *c, const struct schedule *s, const char *text)
 {
     struct tz_error err;
     int64_t t;
@@ -100,7 +38,7 @@ time_col(const struct data_case *c, const struct schedule *s, const char *text)
     if (strcmp(text, "-") == 0)
         return SCHEDULE_NONE;
     ck_assert_msg(tz_parse_time(schedule_zone(s), text, &t, &err) == 0, "%s:%d: bad time %s: %s",
-                  data_path, c->line, text, err.msg);
+                  cases.path, c->line, text, err.msg);
     return t;
 }
 
@@ -114,15 +52,15 @@ fmt(const struct schedule *s, int64_t t, char *buf, size_t size)
 }
 
 static void
-case_next(const struct data_case *c)
+case_next(const struct case_line *c)
 {
     struct schedule *s;
     int64_t prev, after;
-    char want[MAX_LINE], got[MAX_LINE] = "";
+    char want[CASEFILE_MAX_LINE], got[CASEFILE_MAX_LINE] = "";
     char *tok, *save = NULL;
     size_t used = 0;
 
-    ck_assert_msg(c->ncol == 6, "%s:%d: next takes 6 columns", data_path, c->line);
+    ck_assert_msg(c->ncol == 6, "%s:%d: next takes 6 columns", cases.path, c->line);
     s = parse_ok(c, c->col[1], c->col[2]);
     prev = time_col(c, s, c->col[3]);
     after = time_col(c, s, c->col[4]);
@@ -140,19 +78,19 @@ case_next(const struct data_case *c)
         prev = after = next;
     }
     ck_assert_msg(strcmp(got, c->col[5]) == 0, "%s:%d: %s\n  got:      %s\n  expected: %s",
-                  data_path, c->line, c->text, got, c->col[5]);
+                  cases.path, c->line, c->text, got, c->col[5]);
     schedule_free(s);
 }
 
 static void
-case_misfire(const struct data_case *c)
+case_misfire(const struct case_line *c)
 {
     enum schedule_misfire_policy policy;
     struct schedule_plan plan;
     struct schedule *s;
     char b1[64], b2[64], got[256], want[256];
 
-    ck_assert_msg(c->ncol == 10, "%s:%d: misfire takes 10 columns", data_path, c->line);
+    ck_assert_msg(c->ncol == 10, "%s:%d: misfire takes 10 columns", cases.path, c->line);
     s = parse_ok(c, c->col[1], c->col[2]);
     ck_assert_int_eq(schedule_policy_parse(c->col[3], &policy), 0);
     schedule_misfire(s, policy, time_col(c, s, c->col[4]), time_col(c, s, c->col[5]),
@@ -161,31 +99,31 @@ case_misfire(const struct data_case *c)
              fmt(s, plan.next_s, b2, sizeof(b2)), (long long)plan.skipped,
              plan.skipped_more ? "+" : "");
     snprintf(want, sizeof(want), "%s | %s | %s", c->col[7], c->col[8], c->col[9]);
-    ck_assert_msg(strcmp(got, want) == 0, "%s:%d: %s\n  got:      %s\n  expected: %s", data_path,
+    ck_assert_msg(strcmp(got, want) == 0, "%s:%d: %s\n  got:      %s\n  expected: %s", cases.path,
                   c->line, c->text, got, want);
     schedule_free(s);
 }
 
 static void
-case_error(const struct data_case *c)
+case_error(const struct case_line *c)
 {
     struct schedule_error err = { SCHEDULE_PART_TEXT, -1, "" };
     struct schedule *s;
     const char *part;
 
-    ck_assert_msg(c->ncol == 6, "%s:%d: error takes 6 columns", data_path, c->line);
+    ck_assert_msg(c->ncol == 6, "%s:%d: error takes 6 columns", cases.path, c->line);
     s = schedule_parse(c->col[1], c->col[2], &err);
-    ck_assert_msg(s == NULL, "%s:%d: accepted: %s", data_path, c->line, c->text);
+    ck_assert_msg(s == NULL, "%s:%d: accepted: %s", cases.path, c->line, c->text);
     part = err.part == SCHEDULE_PART_ZONE ? "zone" : "text";
     ck_assert_msg(strcmp(part, c->col[3]) == 0 && err.pos == atoi(c->col[4]) &&
                       strcmp(err.msg, c->col[5]) == 0,
-                  "%s:%d: %s\n  got:      %s | %d | %s\n  expected: %s | %s | %s", data_path,
+                  "%s:%d: %s\n  got:      %s | %d | %s\n  expected: %s | %s | %s", cases.path,
                   c->line, c->col[1], part, err.pos, err.msg, c->col[3], c->col[4], c->col[5]);
 }
 
 START_TEST(test_schedule__data)
 {
-    const struct data_case *c = &cases[_i];
+    const struct case_line *c = &cases.lines[_i];
 
     if (strcmp(c->col[0], "next") == 0)
         case_next(c);
@@ -194,7 +132,7 @@ START_TEST(test_schedule__data)
     else if (strcmp(c->col[0], "error") == 0)
         case_error(c);
     else
-        ck_abort_msg("%s:%d: unknown case kind '%s'", data_path, c->line, c->col[0]);
+        ck_abort_msg("%s:%d: unknown case kind '%s'", cases.path, c->line, c->col[0]);
 }
 END_TEST
 
@@ -374,20 +312,12 @@ END_TEST
 int
 main(int argc, char **argv)
 {
-    static char path[4096];
-    const char *srcdir = getenv("srcdir");
     Suite *suite = suite_create("schedule");
     TCase *data = tcase_create("data");
     TCase *tc = tcase_create("schedule");
 
-    if (argc > 1) {
-        data_path = argv[1];
-    } else {
-        snprintf(path, sizeof(path), "%s/tests/data/schedule_cases.txt", srcdir ? srcdir : ".");
-        data_path = path;
-    }
-    load_cases(data_path);
-    tcase_add_loop_test(data, test_schedule__data, 0, ncases);
+    casefile_load(&cases, argc, argv, "schedule_cases.txt", CASEFILE_MAX_COLS);
+    tcase_add_loop_test(data, test_schedule__data, 0, cases.count);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_schedule__accessors);
     tcase_add_test(tc, test_schedule__blanks);
