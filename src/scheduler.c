@@ -161,6 +161,10 @@ db_failed(struct scheduler *s, int64_t now)
 {
     s->db_retry_at_ms = now + DB_RETRY_MS;
     s->check_orphans = 1;
+    /* A failed round (a deadlock victim, a lost connection) must not idle
+     * the instance until max_poll: look again as soon as the pause ends. */
+    if (s->next_claim_ms > s->db_retry_at_ms)
+        s->next_claim_ms = s->db_retry_at_ms;
 }
 
 /*
@@ -490,6 +494,16 @@ decide(struct scheduler *s, const struct due_job *j, int64_t db_now_s, struct cl
     return 0;
 }
 
+/* Rows are locked in the order of the request arrays: every instance must
+ * lock in the same (id) order, or two claim statements can deadlock. */
+static int
+cmp_req_id(const void *a, const void *b)
+{
+    const struct claim_req *ra = a, *rb = b;
+
+    return (ra->id > rb->id) - (ra->id < rb->id);
+}
+
 /* One claim round: fetch due rows, start at a random one, claim as many as
  * there are free slots in one statement. */
 static void
@@ -529,6 +543,8 @@ claim_round(struct scheduler *s, int64_t now)
         if (decide(s, j, set.db_now_ms / 1000, &reqs[nreqs], now))
             nreqs++;
     }
+    /* The random start chose which rows; the lock order is by id. */
+    qsort(reqs, (size_t)nreqs, sizeof(*reqs), cmp_req_id);
     if (nreqs > 0 && claim_batch(s->db, s->me, s->opts.lease_us, reqs, nreqs, &won, &nwon) < 0) {
         db_failed(s, now);
         goto out;

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "exec.h"
 #include "instance.h"
 #include "log.h"
 #include "scheduler.h"
@@ -131,6 +132,8 @@ serve_main(struct config *cfg, int argc, char **argv)
 {
     struct db *db = NULL;
     struct scheduler *sched = NULL;
+    struct pollfd *pfd = NULL; /* owned: signal pipe, database, every task's fds */
+    int max_pfd;
     struct instance_info info;
     char instance_id[300]; /* a copy: a reload replaces cfg's strings */
     int64_t period_ms = cfg->lease_us / 3000;
@@ -159,6 +162,9 @@ serve_main(struct config *cfg, int argc, char **argv)
     info.id = instance_id;
     info.max_running = no_scheduler ? 0 : cfg->max_running;
 
+    max_pfd = 2 + (no_scheduler ? 0 : cfg->max_running * EXEC_POLLFDS_MAX);
+    if ((pfd = calloc((size_t)max_pfd, sizeof(*pfd))) == NULL)
+        goto out;
     if (install_signals() < 0)
         goto out;
     if ((db = db_new(cfg->db)) == NULL)
@@ -173,7 +179,6 @@ serve_main(struct config *cfg, int argc, char **argv)
 
     next_heartbeat = monotonic_ms();
     for (;;) {
-        struct pollfd pfd[1 + 64];
         int64_t now = monotonic_ms(), wait;
         int nfds = 1;
         unsigned char signo;
@@ -202,7 +207,7 @@ serve_main(struct config *cfg, int argc, char **argv)
                           "running=%d", scheduler_running(sched));
                 break;
             }
-            nfds += scheduler_pollfds(sched, pfd + 1, (int)TC_ARRAY_LEN(pfd) - 1);
+            nfds += scheduler_pollfds(sched, pfd + 1, max_pfd - 1);
         } else if (stopping) {
             break;
         }
@@ -243,5 +248,6 @@ out:
     signal_db = NULL;
     scheduler_free(sched);
     db_free(db);
+    free(pfd);
     return rc;
 }

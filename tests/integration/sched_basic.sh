@@ -2,7 +2,7 @@
 # kill, retries with backoff, misfire skip and once, paused jobs, a bad
 # schedule, and a graceful stop.
 . "$TC_SRCDIR/tests/lib.sh"
-plan 30
+plan 31
 
 "$TABLECRON" migrate >/dev/null 2>&1 || { echo "Bail out! migrate failed"; exit 1; }
 # Executions with their job's name, for short queries below.
@@ -122,5 +122,21 @@ kill -TERM "$pid"
 wait "$pid"
 is "$(q "SELECT x.status, x.error LIKE 'killed: instance b shut down%', j.status FROM ex x JOIN jobs j ON j.id = x.job_id WHERE x.name = 'long'")" \
     "killed|t|waiting" "past the grace the task is killed, recorded, and the job released"
+
+# 10. Many tasks at once: every task's output and exit are watched, so 40
+# long tasks do not delay the end of short ones.
+q "UPDATE jobs SET status = 'paused', version = version + 1 WHERE status = 'waiting'" >/dev/null
+q "INSERT INTO jobs (name, schedule, kind, config, next_time)
+   SELECT 'hold-' || g, '@every 1h', 'shell', '{\"command\": \"sleep 30.75\"}', now()
+     FROM generate_series(1, 40) g" >/dev/null
+start_bg "$TC_TMP/c.log" "$TABLECRON" serve --instance-id c --lease 3s --max-running 64 --grace 0s
+pid=$TC_BG_PID
+wait_sql 20 40 "SELECT count(*) FROM ex WHERE name LIKE 'hold-%' AND status = 'running'"
+add quick '@every 1h' 'echo quick' ', next_time' ', now()' >/dev/null
+wait_sql 10 1 "SELECT count(*) FROM ex WHERE name = 'quick' AND status = 'succeeded'"
+is "$(q "SELECT finished_at - started_at < interval '1 second' FROM ex WHERE name = 'quick'")" t \
+    "a short task beside 40 long ones ends at once"
+kill -TERM "$pid"
+wait "$pid"
 
 done_testing
