@@ -368,3 +368,18 @@ cli_field(const PGresult *res, int row, const char *name)
         return NULL;
     return PQgetvalue(res, row, col);
 }
+
+int
+cli_output(const PGresult *res, int json, int single, int (*print)(const PGresult *res))
+{
+    json_t *doc;
+    int rc;
+
+    if (!json)
+        return print(res);
+    if ((doc = single ? cli_json_row(res, 0) : cli_json_rows(res)) == NULL)
+        return -1;
+    rc = cli_json_print(doc);
+    json_decref(doc);
+    return rc;
+}

@@ -87,6 +87,13 @@ json_t *cli_json_rows(const PGresult *res); /* an array of cli_json_row */
 /* Print doc (borrowed) on stdout, indented, with a final newline. */
 int cli_json_print(const json_t *doc) TC_MUST_CHECK;
 
+/*
+ * The answer of a listing: with json, the rows as a JSON array (or row 0 as
+ * an object when single); otherwise print(res) draws the human form.
+ */
+int cli_output(const PGresult *res, int json, int single, int (*print)(const PGresult *res))
+    TC_MUST_CHECK;
+
 /* The value of column `name` in a row, or NULL when it is NULL (borrowed). */
 const char *cli_field(const PGresult *res, int row, const char *name);
 

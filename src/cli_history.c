@@ -76,6 +76,13 @@ cli_history_fetch(struct db *db, const struct history_filter *f)
                     DB_PARAMS(f->job_id > 0 ? job_id : NULL, f->status, limit));
 }
 
+/* The list on stdout, for cli_output(). */
+static int
+history_print_list(const PGresult *res)
+{
+    return cli_history_print(res, stdout);
+}
+
 int
 cli_history_print(const PGresult *res, FILE *out)
 {
@@ -135,7 +142,6 @@ history_list(struct config *cfg, int argc, char **argv)
     struct history_filter f = { 0, NULL, HISTORY_LIMIT_DEFAULT };
     struct db *db = NULL;
     PGresult *res = NULL;
-    json_t *doc = NULL;
     long limit;
 
     switch (cli_parse("history", argc, argv, 1, opts, TC_ARRAY_LEN(opts), NULL, 0, &nargs)) {
@@ -184,15 +190,10 @@ history_list(struct config *cfg, int argc, char **argv)
         cli_db_error(db);
         goto out;
     }
-    if (json) {
-        if ((doc = cli_json_rows(res)) == NULL || cli_json_print(doc) < 0)
-            goto out;
-    } else if (cli_history_print(res, stdout) < 0) {
+    if (cli_output(res, json, 0, history_print_list) < 0)
         goto out;
-    }
     rc = CLI_EXIT_OK;
 out:
-    json_decref(doc);
     PQclear(res);
     db_free(db);
     return rc;
@@ -245,7 +246,6 @@ history_show(struct config *cfg, int argc, char **argv)
     const struct cli_opt opts[] = { { "--json", NULL, &json } };
     struct db *db = NULL;
     PGresult *res = NULL;
-    json_t *doc = NULL;
     char *end;
     long long id;
 
@@ -276,15 +276,10 @@ history_show(struct config *cfg, int argc, char **argv)
         cli_error("no execution with id %lld", id);
         goto out;
     }
-    if (json) {
-        if ((doc = cli_json_row(res, 0)) == NULL || cli_json_print(doc) < 0)
-            goto out;
-    } else if (history_print_one(res) < 0) {
+    if (cli_output(res, json, 1, history_print_one) < 0)
         goto out;
-    }
     rc = CLI_EXIT_OK;
 out:
-    json_decref(doc);
     PQclear(res);
     db_free(db);
     return rc;

@@ -84,7 +84,6 @@ cli_instances_main(struct config *cfg, int argc, char **argv)
     char dead_us[24];
     struct db *db = NULL;
     PGresult *res = NULL;
-    json_t *doc = NULL;
 
     switch (cli_parse("instances", argc, argv, 1, opts, TC_ARRAY_LEN(opts), NULL, 0, &nargs)) {
     case 1:
@@ -100,15 +99,10 @@ cli_instances_main(struct config *cfg, int argc, char **argv)
         cli_db_error(db);
         goto out;
     }
-    if (json) {
-        if ((doc = cli_json_rows(res)) == NULL || cli_json_print(doc) < 0)
-            goto out;
-    } else if (instances_print(res) < 0) {
+    if (cli_output(res, json, 0, instances_print) < 0)
         goto out;
-    }
     rc = CLI_EXIT_OK;
 out:
-    json_decref(doc);
     PQclear(res);
     db_free(db);
     return rc;

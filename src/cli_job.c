@@ -437,7 +437,6 @@ job_ls(struct config *cfg, int argc, char **argv)
     const struct cli_opt opts[] = { { "--json", NULL, &json } };
     struct db *db = NULL;
     PGresult *res = NULL;
-    json_t *doc = NULL;
 
     switch (cli_parse("job ls", argc, argv, 2, opts, TC_ARRAY_LEN(opts), NULL, 0, &nargs)) {
     case 1:
@@ -452,15 +451,10 @@ job_ls(struct config *cfg, int argc, char **argv)
         cli_db_error(db);
         goto out;
     }
-    if (json) {
-        if ((doc = cli_json_rows(res)) == NULL || cli_json_print(doc) < 0)
-            goto out;
-    } else if (job_list_print(res) < 0) {
+    if (cli_output(res, json, 0, job_list_print) < 0)
         goto out;
-    }
     rc = CLI_EXIT_OK;
 out:
-    json_decref(doc);
     PQclear(res);
     db_free(db);
     return rc;
