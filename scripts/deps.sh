@@ -4,11 +4,16 @@
 #
 #   tc_install_deps build    compiler, autotools, libraries, PostgreSQL
 #   tc_install_deps test     the above plus what the test suite drives
+#
+# The HTTP and gRPC task tests also need node and npm (their gRPC server,
+# tests/servers/); Debian's nodejs and npm are installed only when the
+# commands are missing, so a node installed from elsewhere (with its own
+# npm, which Debian's npm package would conflict with) is kept.
 
 TC_DEPS_BUILD="autoconf automake libtool pkg-config build-essential libpq-dev
  libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev check postgresql
  postgresql-client ca-certificates tzdata"
-TC_DEPS_TEST="clang libclang-rt-14-dev python3 python3-croniter"
+TC_DEPS_TEST="clang libclang-rt-14-dev python3 python3-croniter openssl protobuf-compiler"
 
 tc_missing_packages() {
     local pkg missing=
@@ -22,7 +27,11 @@ tc_missing_packages() {
 
 tc_install_deps() {
     local want="$TC_DEPS_BUILD" missing sudo=
-    [ "$1" = test ] && want="$want $TC_DEPS_TEST"
+    if [ "$1" = test ]; then
+        want="$want $TC_DEPS_TEST"
+        command -v node >/dev/null 2>&1 || want="$want nodejs"
+        command -v npm >/dev/null 2>&1 || want="$want npm"
+    fi
     # shellcheck disable=SC2086
     missing=$(tc_missing_packages $want)
     [ -z "$missing" ] && return 0

@@ -56,9 +56,22 @@ find_opt(const struct cli_opt *opts, size_t nopts, const char *arg, size_t len)
     return NULL;
 }
 
+/* Append value to list, whose array is sized once for the largest argv. */
+static int
+list_append(struct cli_list *list, const char *value, int argc)
+{
+    if (list->items == NULL && (list->items = calloc((size_t)argc, sizeof(char *))) == NULL) {
+        cli_error("out of memory");
+        return -1;
+    }
+    list->items[list->n++] = value;
+    return 0;
+}
+
 int
-cli_parse(const char *cmd, int argc, char **argv, int first, const struct cli_opt *opts,
-          size_t nopts, const char **args, int max_args, int *nargs)
+cli_parse_lists(const char *cmd, int argc, char **argv, int first, const struct cli_opt *opts,
+                size_t nopts, struct cli_list *lists, size_t nlists, const char **args,
+                int max_args, int *nargs)
 {
     int options_done = 0;
 
@@ -69,9 +82,10 @@ cli_parse(const char *cmd, int argc, char **argv, int first, const struct cli_op
             return 1;
     }
     for (int i = first; i < argc; i++) {
-        const char *a = argv[i];
+        const char *a = argv[i], *value;
         const struct cli_opt *o;
-        const char *eq;
+        struct cli_list *list = NULL;
+        const char *eq, *name;
         size_t len;
 
         if (!options_done && strcmp(a, "--") == 0) {
@@ -89,29 +103,54 @@ cli_parse(const char *cmd, int argc, char **argv, int first, const struct cli_op
         }
         eq = strchr(a, '=');
         len = eq != NULL ? (size_t)(eq - a) : strlen(a);
-        if ((o = find_opt(opts, nopts, a, len)) == NULL) {
+        o = find_opt(opts, nopts, a, len);
+        for (size_t k = 0; o == NULL && list == NULL && k < nlists; k++) {
+            if (strlen(lists[k].name) == len && strncmp(lists[k].name, a, len) == 0)
+                list = &lists[k];
+        }
+        if (o == NULL && list == NULL) {
             cli_error("%s: unknown option '%.*s' (see 'tablecron %s --help')", cmd, (int)len, a,
                       cmd);
             return -1;
         }
-        if (o->value == NULL) {
+        name = o != NULL ? o->name : list->name;
+        if (o != NULL && o->value == NULL) {
             if (eq != NULL) {
-                cli_error("%s: %s takes no value", cmd, o->name);
+                cli_error("%s: %s takes no value", cmd, name);
                 return -1;
             }
             *o->flag = 1;
             continue;
         }
         if (eq != NULL) {
-            *o->value = eq + 1;
+            value = eq + 1;
         } else if (i + 1 < argc) {
-            *o->value = argv[++i];
+            value = argv[++i];
         } else {
-            cli_error("%s: %s needs a value", cmd, o->name);
+            cli_error("%s: %s needs a value", cmd, name);
             return -1;
         }
+        if (o != NULL)
+            *o->value = value;
+        else if (list_append(list, value, argc) < 0)
+            return -1;
     }
     return 0;
+}
+
+int
+cli_parse(const char *cmd, int argc, char **argv, int first, const struct cli_opt *opts,
+          size_t nopts, const char **args, int max_args, int *nargs)
+{
+    return cli_parse_lists(cmd, argc, argv, first, opts, nopts, NULL, 0, args, max_args, nargs);
+}
+
+void
+cli_list_reset(struct cli_list *list)
+{
+    free(list->items);
+    list->items = NULL;
+    list->n = 0;
 }
 
 struct db *

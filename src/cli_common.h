@@ -49,6 +49,23 @@ struct cli_opt {
 int cli_parse(const char *cmd, int argc, char **argv, int first, const struct cli_opt *opts,
               size_t nopts, const char **args, int max_args, int *nargs) TC_MUST_CHECK;
 
+/* A repeatable option: each "--name VALUE" appends VALUE, in order. */
+struct cli_list {
+    const char *name;   /* "--header" */
+    const char **items; /* owned array (cli_list_reset frees it) of values borrowed from argv */
+    size_t n;
+};
+
+/* cli_parse, and the options in lists (initialised with their name only)
+ * may be given any number of times.  The lists are filled even when it
+ * fails: cli_list_reset each one afterwards. */
+int cli_parse_lists(const char *cmd, int argc, char **argv, int first, const struct cli_opt *opts,
+                    size_t nopts, struct cli_list *lists, size_t nlists, const char **args,
+                    int max_args, int *nargs) TC_MUST_CHECK;
+
+/* Free the list's array and empty it; the name stays. */
+void cli_list_reset(struct cli_list *list);
+
 /* "tablecron: " + the message + newline, on stderr. */
 void cli_error(const char *fmt, ...) TC_PRINTF(1, 2);
 

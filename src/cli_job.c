@@ -4,6 +4,11 @@
  * job_store.c, which checks, fences and audits; listings read the
  * job_overview view and the jobs table.  The audit actor is "cli:" and the
  * Unix user running the command (the database role may be shared).
+ *
+ * The task options (--shell, --http URL, --header ...) each set one key of
+ * the job's config (see task_opts[]); the config they make is checked by
+ * job_config.c in job_store.c, so a bad value gets the same words as from
+ * the API.
  */
 #include <autoconfig.h>
 
@@ -18,6 +23,7 @@
 #include "cli_history.h"
 #include "cli_job.h"
 #include "duration.h"
+#include "job_config.h"
 #include "job_store.h"
 #include "schedule.h"
 
@@ -47,6 +53,10 @@ static const char SQL_SHOW[] =
     " floor(extract(epoch FROM now()))::bigint AS _now_s"
     " FROM jobs j JOIN departments d ON d.id = j.department_id WHERE j.name = $1";
 
+/* The kind of a job, for an edit of its task options (job_store reads it
+ * again in its transaction and checks the merged config for that kind). */
+static const char SQL_KIND[] = "SELECT kind FROM jobs WHERE name = $1";
+
 struct job_cmd {
     const char *name;
     int (*run)(struct config *cfg, int argc, char **argv);
@@ -63,11 +73,36 @@ static const struct job_cmd *job_cmd_find(const char *name);
     "                        '@every 90s' or '@at 2027-01-01T09:00:00'; quote it\n"        \
     "  --tz ZONE             IANA time zone of the schedule (default UTC)\n"               \
     "  --department NAME     owning department (default 'default')\n"                      \
-    "  --shell CMD           command for /bin/sh -c (edit keeps the other config keys)\n"  \
     "  --timeout S           stop a run after S (seconds or 90s, 5m, 1h; default 1h)\n"   \
     "  --retries N           retry a failed or timed-out run N times (0-100; default 0)\n" \
     "  --retry-backoff S     delay before the first retry, doubling after (default 10s)\n" \
     "  --misfire skip|once   after downtime: skip missed fire times, or run once\n"
+
+/* The task options of add and edit. */
+#define JOB_TASK_HELP                                                                       \
+    "\nthe task: one of\n"                                                                  \
+    "  --shell CMD           command for /bin/sh -c\n"                                      \
+    "  --http URL            an HTTP request to an http:// or https:// URL\n"               \
+    "  --grpc URL            a unary gRPC call to the server at URL (http:// is\n"          \
+    "                        cleartext HTTP/2, https:// TLS)\n"                             \
+    "and for every kind:\n"                                                                 \
+    "  --output-limit N      bytes of output kept per run (default 65536)\n"                \
+    "http and grpc:\n"                                                                      \
+    "  --method M            http: the request method (default GET); grpc (required):\n"   \
+    "                        the method to call, as package.Service/Method\n"               \
+    "  --insecure            do not verify the server's TLS certificate\n"                  \
+    "  --ca-file PATH        verify it with the CA certificates in PATH\n"                  \
+    "http:\n"                                                                               \
+    "  --header 'NAME: VALUE'\n"                                                           \
+    "                        a request header; give it once per header\n"                 \
+    "  --body TEXT           the request body\n"                                            \
+    "  --json JSON           a JSON request body (sent as application/json)\n"              \
+    "  --expect 2xx|200,204  the statuses that mean success (default 2xx)\n"                \
+    "  --follow-redirects    follow 3xx redirects\n"                                        \
+    "grpc:\n"                                                                               \
+    "  --message-base64 B64  the request message: protobuf bytes in base64\n"              \
+    "  --metadata 'KEY: VALUE'\n"                                                          \
+    "                        a metadata entry, once per entry (-bin keys take base64)\n"
 
 static void
 job_cmd_usage(FILE *out, const struct job_cmd *cmd)
@@ -130,29 +165,377 @@ job_parse_seconds(const char *opt, const char *text, int *out)
     return 0;
 }
 
-/* Options of add and edit into def (strings borrowed from argv).  Returns
- * 0, 1 for --help, -1 after an error line. */
+/* --- task options: each sets one key of the config --- */
+
+/* Kinds as bits: what a task option applies to. */
+#define KIND_SHELL 1u
+#define KIND_HTTP 2u
+#define KIND_GRPC 4u
+
+static const char *const kind_names[] = { "shell", "http", "grpc" }; /* of bit 0, 1, 2 */
+
+enum task_form {
+    TASK_KIND, /* --shell, --http, --grpc: the kind, and its first key */
+    TASK_TEXT, /* --name VALUE */
+    TASK_FLAG, /* --name: sets a boolean key */
+    TASK_LIST, /* --name VALUE, repeatable: the values make one object */
+};
+
+struct task_opt {
+    const char *name;   /* "--header" */
+    enum task_form form;
+    unsigned kinds;     /* KIND_* it applies to (a kind option: its own) */
+    const char *key;    /* the config key it sets */
+    const char *clears; /* a key it removes (body and json exclude each other) */
+    /* The key's value from the option's text (TASK_KIND, TASK_TEXT) or
+     * list (TASK_LIST): a new reference, or NULL after an error line. */
+    json_t *(*text)(const char *opt, const char *value);
+    json_t *(*list)(const char *opt, const struct cli_list *values);
+    int flag; /* TASK_FLAG: the boolean it sets */
+};
+
+static json_t *task_string(const char *opt, const char *value);
+static json_t *task_json(const char *opt, const char *value);
+static json_t *task_expect(const char *opt, const char *value);
+static json_t *task_bytes(const char *opt, const char *value);
+static json_t *task_pairs(const char *opt, const struct cli_list *values);
+
+static const struct task_opt task_opts[] = {
+    /* name, form, the kinds it applies to, key, key it clears, text or list parser, flag */
+    { "--shell", TASK_KIND, KIND_SHELL, "command", NULL, task_string, NULL, 0 },
+    { "--http", TASK_KIND, KIND_HTTP, "url", NULL, task_string, NULL, 0 },
+    { "--grpc", TASK_KIND, KIND_GRPC, "url", NULL, task_string, NULL, 0 },
+    { "--output-limit", TASK_TEXT, KIND_SHELL | KIND_HTTP | KIND_GRPC, "output_limit", NULL,
+      task_bytes, NULL, 0 },
+    { "--method", TASK_TEXT, KIND_HTTP | KIND_GRPC, "method", NULL, task_string, NULL, 0 },
+    { "--insecure", TASK_FLAG, KIND_HTTP | KIND_GRPC, "tls_verify", NULL, NULL, NULL, 0 },
+    { "--ca-file", TASK_TEXT, KIND_HTTP | KIND_GRPC, "ca_file", NULL, task_string, NULL, 0 },
+    { "--header", TASK_LIST, KIND_HTTP, "headers", NULL, NULL, task_pairs, 0 },
+    { "--body", TASK_TEXT, KIND_HTTP, "body", "json", task_string, NULL, 0 },
+    { "--json", TASK_TEXT, KIND_HTTP, "json", "body", task_json, NULL, 0 },
+    { "--expect", TASK_TEXT, KIND_HTTP, "expect_status", NULL, task_expect, NULL, 0 },
+    { "--follow-redirects", TASK_FLAG, KIND_HTTP, "follow_redirects", NULL, NULL, NULL, 1 },
+    { "--message-base64", TASK_TEXT, KIND_GRPC, "message_base64", NULL, task_string, NULL, 0 },
+    { "--metadata", TASK_LIST, KIND_GRPC, "metadata", NULL, NULL, task_pairs, 0 },
+};
+
+#define N_TASK_OPTS TC_ARRAY_LEN(task_opts)
+
+/* What was given for task_opts[i]: text[i], flag[i] or list[i].  A list
+ * entry of another form has the name "", which no option matches. */
+struct task_args {
+    const char *text[N_TASK_OPTS];
+    int flag[N_TASK_OPTS];
+    struct cli_list list[N_TASK_OPTS];
+};
+
+static void
+task_args_init(struct task_args *t)
+{
+    memset(t, 0, sizeof(*t));
+    for (size_t i = 0; i < N_TASK_OPTS; i++)
+        t->list[i].name = task_opts[i].form == TASK_LIST ? task_opts[i].name : "";
+}
+
+static void
+task_args_reset(struct task_args *t)
+{
+    for (size_t i = 0; i < N_TASK_OPTS; i++)
+        cli_list_reset(&t->list[i]);
+}
+
+static int
+task_given(const struct task_args *t, size_t i)
+{
+    return t->text[i] != NULL || t->flag[i] || t->list[i].n > 0;
+}
+
+/* "http", "http and grpc", "shell, http and grpc" */
+static void
+kinds_text(unsigned kinds, char *buf, size_t size)
+{
+    size_t used = 0, n = 0, total = 0;
+
+    for (size_t b = 0; b < TC_ARRAY_LEN(kind_names); b++)
+        total += (kinds >> b) & 1;
+    buf[0] = '\0';
+    for (size_t b = 0; b < TC_ARRAY_LEN(kind_names) && used < size; b++) {
+        if (!((kinds >> b) & 1))
+            continue;
+        n++;
+        used += (size_t)snprintf(buf + used, size - used, "%s%s",
+                                 n == 1 ? "" : n == total ? " and " : ", ", kind_names[b]);
+    }
+}
+
+static json_t *
+task_string(const char *opt, const char *value)
+{
+    json_t *v = json_string(value);
+
+    if (v == NULL)
+        cli_error("bad %s: it must be UTF-8 text", opt);
+    return v;
+}
+
+static json_t *
+task_json(const char *opt, const char *value)
+{
+    json_error_t jerr;
+    json_t *v = json_loads(value, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+
+    if (v == NULL)
+        cli_error("bad %s: not valid JSON: %s at %d", opt, jerr.text, jerr.position);
+    return v;
+}
+
+/* The whole number in text[0..len), blanks around it allowed: for
+ * output_limit and statuses (job_config checks their ranges).  -1 if there
+ * is none or it has more than TASK_DIGITS_MAX digits. */
+#define TASK_DIGITS_MAX 12
+
+static long long
+task_number(const char *text, size_t len)
+{
+    long long n = 0;
+    size_t i = 0, digits = 0;
+
+    while (i < len && text[i] == ' ')
+        i++;
+    for (; i < len && text[i] >= '0' && text[i] <= '9'; i++, digits++)
+        n = n * 10 + (text[i] - '0');
+    while (i < len && text[i] == ' ')
+        i++;
+    return i == len && digits > 0 && digits <= TASK_DIGITS_MAX ? n : -1;
+}
+
+static json_t *
+task_bytes(const char *opt, const char *value)
+{
+    long long n = task_number(value, strlen(value));
+
+    if (n < 0) {
+        cli_error("bad %s '%s': a number of bytes", opt, value);
+        return NULL;
+    }
+    return json_integer(n);
+}
+
+/* "2xx" as it is; "204" a number; "200,204" a list.  The ranges are
+ * job_config's to check. */
+static json_t *
+task_expect(const char *opt, const char *value)
+{
+    json_t *list;
+    const char *p, *comma;
+
+    if (strlen(value) == 3 && value[0] >= '0' && value[0] <= '9' && (value[1] | 0x20) == 'x' &&
+        (value[2] | 0x20) == 'x')
+        return json_string(value);
+    if (strchr(value, ',') == NULL && task_number(value, strlen(value)) >= 0)
+        return json_integer(task_number(value, strlen(value)));
+    if ((list = json_array()) == NULL) {
+        cli_error("out of memory");
+        return NULL;
+    }
+    for (p = value;; p = comma + 1) {
+        size_t len = (comma = strchr(p, ',')) != NULL ? (size_t)(comma - p) : strlen(p);
+        long long n = task_number(p, len);
+        if (n < 0 || json_array_append_new(list, json_integer(n)) < 0) {
+            cli_error("bad %s '%s': use a class such as 2xx or statuses such as 200,204", opt,
+                      value);
+            json_decref(list);
+            return NULL;
+        }
+        if (comma == NULL)
+            return list;
+    }
+}
+
+/* 'Name: value' options into one object; blanks around the value go. */
+static json_t *
+task_pairs(const char *opt, const struct cli_list *values)
+{
+    json_t *obj = json_object(), *v = NULL;
+    char *name = NULL;
+
+    if (obj == NULL)
+        goto oom;
+    for (size_t i = 0; i < values->n; i++) {
+        const char *text = values->items[i], *colon = strchr(text, ':'), *val, *end;
+
+        if (colon == NULL || colon == text) {
+            cli_error("bad %s '%s': use 'name: value'", opt, text);
+            goto fail;
+        }
+        if ((name = strndup(text, (size_t)(colon - text))) == NULL)
+            goto oom;
+        val = colon + 1 + strspn(colon + 1, " \t");
+        for (end = val + strlen(val); end > val && (end[-1] == ' ' || end[-1] == '\t'); end--)
+            ;
+        if (json_object_get(obj, name) != NULL) {
+            cli_error("bad %s: '%s' is given twice", opt, name);
+            goto fail;
+        }
+        if ((v = json_stringn(val, (size_t)(end - val))) == NULL ||
+            json_object_set_new(obj, name, v) < 0) {
+            cli_error("bad %s '%s': it must be UTF-8 text", opt, text);
+            goto fail;
+        }
+        free(name);
+        name = NULL;
+    }
+    return obj;
+oom:
+    cli_error("out of memory");
+fail:
+    free(name);
+    json_decref(obj);
+    return NULL;
+}
+
+/* The kind option given (KIND_* in *kind, 0 when none); -1 after an error
+ * line when there are several. */
+static int
+task_kind(const char *cmd, const struct task_args *t, unsigned *kind)
+{
+    *kind = 0;
+    for (size_t i = 0; i < N_TASK_OPTS; i++) {
+        if (task_opts[i].form != TASK_KIND || !task_given(t, i))
+            continue;
+        if (*kind != 0) {
+            cli_error("%s: give one of --shell, --http and --grpc", cmd);
+            return -1;
+        }
+        *kind = task_opts[i].kinds;
+    }
+    return 0;
+}
+
+/* Every given option applies to kind, or an error line after what (which
+ * says where the kind comes from). */
+static int
+task_check_kind(const char *what, const struct task_args *t, unsigned kind)
+{
+    char kinds[40];
+
+    for (size_t i = 0; i < N_TASK_OPTS; i++) {
+        if (task_given(t, i) && (task_opts[i].kinds & kind) == 0) {
+            kinds_text(task_opts[i].kinds, kinds, sizeof(kinds));
+            cli_error("%s: %s applies to %s jobs only", what, task_opts[i].name, kinds);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static const char *
+kind_name(unsigned kind)
+{
+    for (size_t b = 0; b < TC_ARRAY_LEN(kind_names); b++) {
+        if (kind == 1u << b)
+            return kind_names[b];
+    }
+    return NULL;
+}
+
+/* The option that sets key (every key an option clears has one). */
+static const struct task_opt *
+task_opt_by_key(const char *key)
+{
+    for (size_t i = 0; i < N_TASK_OPTS; i++) {
+        if (strcmp(task_opts[i].key, key) == 0)
+            return &task_opts[i];
+    }
+    abort(); /* a typo in task_opts[] */
+}
+
+/*
+ * The config keys the given task options set, as JSON text in *config
+ * (NULL when none was given; the caller frees it).  A key an option
+ * clears is set to null, which removes it on edit.  -1 after an error line.
+ */
+static int
+task_config(const char *cmd, const struct task_args *t, char **config)
+{
+    json_t *obj = json_object(), *v;
+    int any = 0, rc = -1;
+
+    *config = NULL;
+    if (obj == NULL)
+        goto oom;
+    for (size_t i = 0; i < N_TASK_OPTS; i++) {
+        const struct task_opt *o = &task_opts[i];
+        if (!task_given(t, i))
+            continue;
+        if (o->clears != NULL && json_object_get(obj, o->clears) != NULL) {
+            cli_error("%s: give %s or %s, not both", cmd, task_opt_by_key(o->clears)->name,
+                      o->name);
+            goto out;
+        }
+        if (o->form == TASK_FLAG)
+            v = json_boolean(o->flag);
+        else if (o->form == TASK_LIST)
+            v = o->list(o->name, &t->list[i]);
+        else
+            v = o->text(o->name, t->text[i]);
+        if (v == NULL)
+            goto out;
+        if (json_object_set_new(obj, o->key, v) < 0)
+            goto oom;
+        any = 1;
+    }
+    /* Only now: "clears" must not hide an option given after. */
+    for (size_t i = 0; i < N_TASK_OPTS; i++) {
+        const char *clears = task_opts[i].clears;
+        if (task_given(t, i) && clears != NULL && json_object_get(obj, clears) == NULL &&
+            json_object_set_new(obj, clears, json_null()) < 0)
+            goto oom;
+    }
+    if (any && (*config = json_dumps(obj, JSON_COMPACT)) == NULL)
+        goto oom;
+    rc = 0;
+    goto out;
+oom:
+    cli_error("out of memory");
+out:
+    json_decref(obj);
+    return rc;
+}
+
+/* Options of add and edit into def and t (strings borrowed from argv).
+ * Returns 0, 1 for --help, -1 after an error line; t is reset by the
+ * caller in every case. */
 static int
 job_parse_def(const char *cmd, int argc, char **argv, int allow_paused, struct job_def *def,
-              const char **name)
+              struct task_args *t, const char **name)
 {
     const char *timeout = NULL, *retries = NULL, *backoff = NULL, *args[1];
     int nargs = 0, paused = 0, rc;
-    struct cli_opt opts[] = {
+    /* the job's 7 options, the task options, --paused */
+    struct cli_opt opts[7 + N_TASK_OPTS + 1] = {
         { "--schedule", &def->schedule, NULL },
         { "--tz", &def->timezone, NULL },
         { "--department", &def->department, NULL },
-        { "--shell", &def->command, NULL },
         { "--timeout", &timeout, NULL },
         { "--retries", &retries, NULL },
         { "--retry-backoff", &backoff, NULL },
         { "--misfire", &def->misfire_policy, NULL },
-        { "--paused", NULL, &paused },
     };
+    size_t nopts = 7;
 
     job_def_init(def);
-    rc = cli_parse(cmd, argc, argv, 2, opts, TC_ARRAY_LEN(opts) - (allow_paused ? 0 : 1), args,
-                   1, &nargs);
+    task_args_init(t);
+    for (size_t i = 0; i < N_TASK_OPTS; i++) {
+        const struct task_opt *o = &task_opts[i];
+        if (o->form == TASK_FLAG)
+            opts[nopts++] = (struct cli_opt){ o->name, NULL, &t->flag[i] };
+        else if (o->form != TASK_LIST)
+            opts[nopts++] = (struct cli_opt){ o->name, &t->text[i], NULL };
+    }
+    if (allow_paused)
+        opts[nopts++] = (struct cli_opt){ "--paused", NULL, &paused };
+    rc = cli_parse_lists(cmd, argc, argv, 2, opts, nopts, t->list, N_TASK_OPTS, args, 1, &nargs);
     if (rc != 0)
         return rc;
     if (nargs != 1) {
@@ -181,33 +564,55 @@ job_parse_def(const char *cmd, int argc, char **argv, int allow_paused, struct j
     return 0;
 }
 
+/* The kind and config of add or edit from the task options; -1 after an
+ * error line.  *config is the caller's to free. */
+static int
+job_task_def(const char *cmd, const struct task_args *t, struct job_def *def, char **config)
+{
+    unsigned kind;
+
+    *config = NULL;
+    if (task_kind(cmd, t, &kind) < 0 || (kind != 0 && task_check_kind(cmd, t, kind) < 0))
+        return -1;
+    if (task_config(cmd, t, config) < 0)
+        return -1;
+    def->kind = kind != 0 ? kind_name(kind) : NULL;
+    def->config = *config;
+    return 0;
+}
+
 static int
 job_add(struct config *cfg, int argc, char **argv)
 {
     struct job_store_error err;
+    struct task_args task;
     struct job_def def;
     struct db *db = NULL;
     const char *name = NULL;
-    char actor[300];
+    char actor[300], *config = NULL;
     int64_t id;
-    int rc;
+    int rc = CLI_EXIT_USAGE;
 
-    switch (job_parse_def("job add", argc, argv, 1, &def, &name)) {
+    switch (job_parse_def("job add", argc, argv, 1, &def, &task, &name)) {
     case 1:
         job_cmd_usage(stdout, job_cmd_find("add"));
-        return CLI_EXIT_OK;
+        rc = CLI_EXIT_OK;
+        goto out;
     case -1:
-        return CLI_EXIT_USAGE;
+        goto out;
     }
-    if (def.schedule == NULL || def.command == NULL) {
+    if (job_task_def("job add", &task, &def, &config) < 0)
+        goto out;
+    if (def.schedule == NULL || def.kind == NULL) {
         cli_error("job add: %s is required (see 'tablecron job add --help')",
-                  def.schedule == NULL ? "--schedule" : "--shell");
-        return CLI_EXIT_USAGE;
+                  def.schedule == NULL ? "--schedule" : "--shell, --http or --grpc");
+        goto out;
     }
     def.name = name;
     job_actor(actor, sizeof(actor));
+    rc = CLI_EXIT_FAILED;
     if ((db = cli_connect(cfg)) == NULL)
-        return CLI_EXIT_FAILED;
+        goto out;
     if (job_store_create(db, actor, &def, &id, &err) < 0) {
         rc = job_fail(&err);
         goto out;
@@ -216,6 +621,40 @@ job_add(struct config *cfg, int argc, char **argv)
     rc = CLI_EXIT_OK;
 out:
     db_free(db);
+    free(config);
+    task_args_reset(&task);
+    return rc;
+}
+
+/*
+ * Task options without a kind option change keys of the stored config: they
+ * must apply to the job's kind.  0, or an exit code after an error line.
+ */
+static int
+job_edit_check_kind(struct db *db, const char *name, const struct task_args *t)
+{
+    PGresult *res = db_query(db, SQL_KIND, DB_PARAMS(name));
+    char what[300];
+    int rc = CLI_EXIT_FAILED;
+
+    if (res == NULL) {
+        cli_db_error(db);
+        goto out;
+    }
+    if (PQntuples(res) == 0) {
+        cli_error("no job named '%s'", name);
+        goto out;
+    }
+    snprintf(what, sizeof(what), "job '%s' is %s %s job", name,
+             strcmp(PQgetvalue(res, 0, 0), "http") == 0 ? "an" : "a", PQgetvalue(res, 0, 0));
+    rc = CLI_EXIT_USAGE;
+    for (size_t b = 0; b < TC_ARRAY_LEN(kind_names); b++) {
+        if (strcmp(PQgetvalue(res, 0, 0), kind_names[b]) == 0 &&
+            task_check_kind(what, t, 1u << b) == 0)
+            rc = 0;
+    }
+out:
+    PQclear(res);
     return rc;
 }
 
@@ -223,29 +662,36 @@ static int
 job_edit(struct config *cfg, int argc, char **argv)
 {
     struct job_store_error err;
+    struct task_args task;
     struct job_def def;
     struct db *db = NULL;
     const char *name = NULL;
-    char actor[300];
-    int changed = 0, rc;
+    char actor[300], *config = NULL;
+    int changed = 0, rc = CLI_EXIT_USAGE;
 
-    switch (job_parse_def("job edit", argc, argv, 0, &def, &name)) {
+    switch (job_parse_def("job edit", argc, argv, 0, &def, &task, &name)) {
     case 1:
         job_cmd_usage(stdout, job_cmd_find("edit"));
-        return CLI_EXIT_OK;
+        rc = CLI_EXIT_OK;
+        goto out;
     case -1:
-        return CLI_EXIT_USAGE;
+        goto out;
     }
+    if (job_task_def("job edit", &task, &def, &config) < 0)
+        goto out;
     if (def.schedule == NULL && def.timezone == NULL && def.department == NULL &&
-        def.command == NULL && def.timeout_s == JOB_DEF_UNSET &&
+        def.config == NULL && def.timeout_s == JOB_DEF_UNSET &&
         def.max_retries == JOB_DEF_UNSET && def.retry_backoff_s == JOB_DEF_UNSET &&
         def.misfire_policy == NULL) {
         cli_error("job edit: nothing to change (see 'tablecron job edit --help')");
-        return CLI_EXIT_USAGE;
+        goto out;
     }
     job_actor(actor, sizeof(actor));
+    rc = CLI_EXIT_FAILED;
     if ((db = cli_connect(cfg)) == NULL)
-        return CLI_EXIT_FAILED;
+        goto out;
+    if (def.config != NULL && def.kind == NULL && (rc = job_edit_check_kind(db, name, &task)) != 0)
+        goto out;
     if (job_store_update(db, actor, name, &def, &changed, &err) < 0) {
         rc = job_fail(&err);
         goto out;
@@ -254,6 +700,8 @@ job_edit(struct config *cfg, int argc, char **argv)
     rc = CLI_EXIT_OK;
 out:
     db_free(db);
+    free(config);
+    task_args_reset(&task);
     return rc;
 }
 
@@ -538,7 +986,41 @@ out:
     return rc;
 }
 
-/* Every column as "name: value", the config indented below. */
+/*
+ * The task in one line, as the instances will run it: "POST https://x with
+ * a 9-byte JSON body, expects 2xx" or "call pkg.Svc/Method at http://h:50051, 7-byte message";
+ * a config they would refuse is said so.  Shell commands are in the config.
+ */
+static void
+job_show_task(const char *kind, const char *config, int width)
+{
+    struct job_config_error err;
+    struct http_config http;
+    struct grpc_config grpc;
+    char line[300], expect[80], body[48] = "";
+
+    if (strcmp(kind, "http") == 0 && job_config_http(config, &http, &err) == 0) {
+        http_config_describe_expect(&http, expect, sizeof(expect));
+        if (http.body != NULL)
+            snprintf(body, sizeof(body), " with a %zu-byte %sbody", http.body_len,
+                     http.body_is_json ? "JSON " : "");
+        snprintf(line, sizeof(line), "%s %s%s, expects %s%s%s", http.method, http.url, body,
+                 expect, http.follow_redirects ? ", follows redirects" : "",
+                 http.tls_verify ? "" : ", TLS not verified");
+        http_config_free(&http);
+    } else if (strcmp(kind, "grpc") == 0 && job_config_grpc(config, &grpc, &err) == 0) {
+        snprintf(line, sizeof(line), "call %s at %s, %zu-byte message%s", grpc.method, grpc.url,
+                 grpc.message_len, grpc.tls_verify ? "" : ", TLS not verified");
+        grpc_config_free(&grpc);
+    } else if (job_config_check(kind, config, &err) == 0) {
+        return;
+    } else {
+        snprintf(line, sizeof(line), "will not run: %s", err.msg);
+    }
+    printf("%-*s %s\n", width + 1, "task:", line);
+}
+
+/* Every column as "name: value", the task in words, the config indented below. */
 static int
 job_show_fields(const PGresult *res)
 {
@@ -564,6 +1046,7 @@ job_show_fields(const PGresult *res)
         else
             printf("%-*s %s\n", width + 1, label, value);
     }
+    job_show_task(cli_field(res, 0, "kind"), cli_field(res, 0, "config"), width);
     if ((config = json_loads(cli_field(res, 0, "config"), 0, NULL)) == NULL ||
         (pretty = json_dumps(config, JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL)
         goto out;
@@ -638,18 +1121,32 @@ out:
 }
 
 static const struct job_cmd job_cmds[] = {
-    { "add", job_add, "create a shell job",
-      "NAME --schedule EXPR --shell CMD [--tz ZONE] [--department NAME]\n"
+    { "add", job_add, "create a job: a shell command, an HTTP request or a gRPC call",
+      "NAME --schedule EXPR (--shell CMD | --http URL | --grpc URL)\n"
+      "                     [task options] [--tz ZONE] [--department NAME]\n"
       "                     [--timeout S] [--retries N] [--retry-backoff S]\n"
       "                     [--misfire skip|once] [--paused]",
-      "Create a shell job.  The schedule and zone are checked first (an error\n"
-      "names the position); the instances compute its first fire time.\n\n" JOB_DEF_HELP
-      "  --paused              create it paused (nothing runs until 'job resume')\n" },
+      "Create a job.  The schedule and zone are checked first (an error names the\n"
+      "position), then the task's settings (an error names the setting); the\n"
+      "instances compute its first fire time.\n\n" JOB_DEF_HELP
+      "  --paused              create it paused (nothing runs until 'job resume')\n"
+      JOB_TASK_HELP "\nexamples:\n"
+      "  tablecron job add ping --schedule @hourly --http https://example.com/ping \\\n"
+      "      --method POST --header 'Authorization: Bearer T' --json '{\"a\": 1}' \\\n"
+      "      --expect 200,204\n"
+      "  tablecron job add sum --schedule @daily --grpc http://h:50051 \\\n"
+      "      --method pkg.Svc/Method --message-base64 CgVoZWxsbw== \\\n"
+      "      --metadata 'authorization: Bearer T'\n" },
     { "edit", job_edit, "change some settings of a job",
       "NAME [--schedule EXPR] [--tz ZONE] [... options of 'job add']",
       "Change the given settings of a job and nothing else; a run in progress is\n"
       "not disturbed.  A new schedule or zone applies at once to a waiting job\n"
-      "(the instances compute its next fire time again).\n\n" JOB_DEF_HELP },
+      "(the instances compute its next fire time again).\n\n"
+      "A task option changes that setting and keeps the others; it must apply to\n"
+      "the job's kind.  --header and --metadata replace all the headers or all the\n"
+      "metadata; --body and --json replace each other.  --shell, --http or --grpc\n"
+      "on a job of another kind makes it that kind with only the settings given.\n\n"
+      JOB_DEF_HELP JOB_TASK_HELP },
     { "ls", job_ls, "list jobs with their state and last run", "[--json]",
       "List jobs: name, department, kind, schedule and zone, status, next fire\n"
       "time (UTC) and the status of the latest execution.\n\n"

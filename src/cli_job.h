@@ -1,7 +1,7 @@
 /* cli_job.h - `tablecron job ...`: define, inspect and operate jobs from a
  * shell, talking SQL to the database directly (no API instance needed).
  *
- *   tablecron job add NAME --schedule EXPR --shell CMD [options]
+ *   tablecron job add NAME --schedule EXPR --shell CMD|--http URL|--grpc URL [options]
  *   tablecron job edit NAME [options]
  *   tablecron job ls [--json]
  *   tablecron job show NAME [--json]

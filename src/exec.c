@@ -1,7 +1,7 @@
 /* exec.c - the executor interface over the task kinds.
  *
- * Only shell tasks exist so far; the kind switch lives here alone so that
- * adding a kind touches this file and its own exec_<kind>.c.
+ * The kind switch lives here alone, so that adding a kind touches this
+ * file and its own exec_<kind>.c.
  */
 #include <autoconfig.h>
 
@@ -12,11 +12,17 @@
 #include <time.h>
 
 #include "exec.h"
+#include "exec_grpc.h"
+#include "exec_http.h"
 #include "exec_shell.h"
 #include "job_config.h"
+#include "net.h"
 
+/* Exactly one of them is set. */
 struct exec_run {
     struct shell_proc *shell; /* owned */
+    struct http_task *http;   /* owned */
+    struct grpc_task *grpc;   /* owned */
 };
 
 /* TABLECRON_* variables first in the list, then the job's own env, so the
@@ -63,30 +69,24 @@ free_env(char **env, size_t borrowed)
     free(env);
 }
 
-struct exec_run *
-exec_start(const char *kind, const char *config_json, const struct exec_context *ctx, char *err,
-           size_t errsize)
+static struct shell_proc *
+start_shell(const char *config_json, const struct exec_context *ctx, char *err, size_t errsize)
 {
     struct job_config_error cerr;
     struct shell_config cfg;
     struct shell_error serr;
     struct shell_spec spec;
-    struct exec_run *run = NULL;
+    struct shell_proc *proc = NULL;
     char **env = NULL;
     size_t borrowed = 0;
 
-    if (strcmp(kind, "shell") != 0) {
-        if (job_config_check(kind, config_json, &cerr) < 0)
-            snprintf(err, errsize, "%s", cerr.msg);
-        return NULL;
-    }
     if (job_config_shell(config_json, &cfg, &cerr) < 0) {
         snprintf(err, errsize, "bad config: %s", cerr.msg);
         return NULL;
     }
     while (cfg.env[borrowed] != NULL)
         borrowed++;
-    if ((env = build_env(&cfg, ctx)) == NULL || (run = calloc(1, sizeof(*run))) == NULL) {
+    if ((env = build_env(&cfg, ctx)) == NULL) {
         snprintf(err, errsize, "out of memory");
         goto out;
     }
@@ -94,33 +94,83 @@ exec_start(const char *kind, const char *config_json, const struct exec_context 
     spec.env = (const char *const *)env;
     spec.cwd = cfg.cwd;
     spec.output_limit = cfg.output_limit;
-    if ((run->shell = shell_start(&spec, &serr)) == NULL) {
+    if ((proc = shell_start(&spec, &serr)) == NULL)
         snprintf(err, errsize, "%s", serr.msg);
-        free(run);
-        run = NULL;
-    }
 out:
     free_env(env, borrowed);
     shell_config_free(&cfg);
+    return proc;
+}
+
+struct exec_run *
+exec_start(struct net *net, const char *kind, const char *config_json,
+           const struct exec_context *ctx, char *err, size_t errsize)
+{
+    struct job_config_error cerr;
+    struct exec_run *run = calloc(1, sizeof(*run));
+
+    if (run == NULL) {
+        snprintf(err, errsize, "out of memory");
+        return NULL;
+    }
+    if (strcmp(kind, "shell") == 0)
+        run->shell = start_shell(config_json, ctx, err, errsize);
+    else if (strcmp(kind, "http") == 0)
+        run->http = http_task_start(net, config_json, ctx, err, errsize);
+    else if (strcmp(kind, "grpc") == 0)
+        run->grpc = grpc_task_start(net, config_json, ctx, err, errsize);
+    else if (job_config_check(kind, config_json, &cerr) < 0)
+        snprintf(err, errsize, "%s", cerr.msg);
+    else
+        snprintf(err, errsize, "kind '%s' cannot run here", kind);
+    if (run->shell == NULL && run->http == NULL && run->grpc == NULL) {
+        free(run);
+        return NULL;
+    }
     return run;
+}
+
+int
+exec_identity_headers(const struct exec_context *ctx, struct curl_slist **list)
+{
+    char line[200];
+
+    snprintf(line, sizeof(line), "X-Tablecron-Job: %s", ctx->job_name);
+    if (net_header_add(list, line) < 0)
+        return -1;
+    snprintf(line, sizeof(line), "X-Tablecron-Execution: %lld", (long long)ctx->execution_id);
+    if (net_header_add(list, line) < 0)
+        return -1;
+    snprintf(line, sizeof(line), "X-Tablecron-Attempt: %d", ctx->attempt);
+    return net_header_add(list, line);
 }
 
 int
 exec_pollfds(const struct exec_run *run, struct pollfd *fds, int max)
 {
-    return shell_pollfds(run->shell, fds, max);
+    /* Transfers' sockets are polled through net_pollfds(). */
+    return run->shell != NULL ? shell_pollfds(run->shell, fds, max) : 0;
 }
 
 int
 exec_on_ready(struct exec_run *run)
 {
-    return shell_on_ready(run->shell);
+    if (run->shell != NULL)
+        return shell_on_ready(run->shell);
+    if (run->http != NULL)
+        return http_task_done(run->http) ? 0 : TC_AGAIN;
+    return grpc_task_done(run->grpc) ? 0 : TC_AGAIN;
 }
 
 void
 exec_cancel(struct exec_run *run, int hard)
 {
-    shell_signal(run->shell, hard ? SIGKILL : SIGTERM);
+    if (run->shell != NULL)
+        shell_signal(run->shell, hard ? SIGKILL : SIGTERM);
+    else if (run->http != NULL)
+        http_task_abort(run->http);
+    else
+        grpc_task_abort(run->grpc);
 }
 
 void
@@ -128,6 +178,14 @@ exec_take_result(struct exec_run *run, struct exec_result *out)
 {
     char status[128];
 
+    if (run->http != NULL) {
+        http_task_result(run->http, out);
+        return;
+    }
+    if (run->grpc != NULL) {
+        grpc_task_result(run->grpc, out);
+        return;
+    }
     memset(out, 0, sizeof(*out));
     out->has_exit_code = 1;
     out->exit_code = shell_exit_code(run->shell);
@@ -151,5 +209,7 @@ exec_free(struct exec_run *run)
     if (run == NULL)
         return;
     shell_free(run->shell);
+    http_task_free(run->http);
+    grpc_task_free(run->grpc);
     free(run);
 }

@@ -3,7 +3,10 @@
  * An executor starts a task without blocking, names the file descriptors
  * the loop must poll for it, does its work when they are ready, can be
  * cancelled (gently, then hard) and finally gives a result.  Kinds plug in
- * below this interface (exec_shell.c today); the loop never knows which.
+ * below this interface (exec_shell.c, exec_http.c, exec_grpc.c); the loop
+ * never knows which.  Shell tasks name their pipes through exec_pollfds();
+ * HTTP and gRPC tasks are transfers on the shared `struct net`, whose
+ * sockets the loop polls through net.h.
  */
 #ifndef TC_EXEC_H
 #define TC_EXEC_H
@@ -22,24 +25,34 @@ struct exec_context {
     int64_t execution_id;
     int64_t scheduled_for_s;
     int attempt;
+    int timeout_s;          /* the job's; gRPC sends it as grpc-timeout */
 };
 
 struct exec_result {
     int succeeded;
     int has_exit_code;
-    int exit_code;      /* shell: exit status or 128+signal */
-    char *output;       /* owned; bounded tail */
+    int exit_code;      /* shell: exit status or 128+signal; http: status; grpc: grpc-status */
+    int timed_out;      /* the task itself reported our deadline passing (gRPC) */
+    char *output;       /* owned; bounded */
     char *error;        /* owned; NULL on success, else why, in words */
 };
+
+struct net;
 
 struct exec_run; /* opaque */
 
 /*
- * Start a task.  On failure (bad config, fork failed...) returns NULL and
- * writes why into err: the run is recorded as failed with that error.
+ * Start a task; net is where HTTP and gRPC transfers run (borrowed, must
+ * outlive the run).  On failure (bad config, fork failed...) returns NULL
+ * and writes why into err: the run is recorded as failed with that error.
  */
-struct exec_run *exec_start(const char *kind, const char *config_json,
+struct exec_run *exec_start(struct net *net, const char *kind, const char *config_json,
                             const struct exec_context *ctx, char *err, size_t errsize);
+
+/* The task's identity as header lines (X-Tablecron-Job, -Execution,
+ * -Attempt), appended to list for HTTP and gRPC tasks; -1 out of memory. */
+struct curl_slist;
+int exec_identity_headers(const struct exec_context *ctx, struct curl_slist **list) TC_MUST_CHECK;
 
 int exec_pollfds(const struct exec_run *run, struct pollfd *fds, int max);
 
@@ -47,7 +60,7 @@ int exec_pollfds(const struct exec_run *run, struct pollfd *fds, int max);
 int exec_on_ready(struct exec_run *run) TC_MUST_CHECK;
 
 /* Ask the task to stop (hard = 0: SIGTERM to a shell's group) or make it
- * stop (hard = 1: SIGKILL). */
+ * stop (hard = 1: SIGKILL).  A transfer is aborted at once either way. */
 void exec_cancel(struct exec_run *run, int hard);
 
 /* After exec_on_ready() returned 0.  The result's strings belong to the

@@ -32,7 +32,58 @@ int job_config_shell(const char *json, struct shell_config *out, struct job_conf
     TC_MUST_CHECK;
 void shell_config_free(struct shell_config *cfg);
 
-/* Check config for a kind ("shell", ...); 0 if it would run. */
+/*
+ * HTTP tasks: {"url", "method", "headers", "body" | "json", "expect_status",
+ * "follow_redirects", "tls_verify", "ca_file", "output_limit"}.
+ */
+#define HTTP_EXPECT_MAX 16
+
+struct http_config {
+    char *url;            /* owned; http:// or https:// */
+    char *method;         /* owned; an HTTP token, upper-cased; default "GET" */
+    char **headers;       /* owned; "Name: value", NULL-terminated, never NULL */
+    char *body;           /* owned; NULL = no body ("body" text or "json" compact) */
+    size_t body_len;
+    int body_is_json;     /* "json" given: Content-Type application/json unless a header sets it */
+    int expect_class;     /* N of "Nxx" (default 2); 0 when expect_codes is used */
+    int expect_codes[HTTP_EXPECT_MAX];
+    int n_expect;
+    int follow_redirects; /* default 0 */
+    int tls_verify;       /* default 1 */
+    char *ca_file;        /* owned; NULL = the system's CAs */
+    size_t output_limit;  /* bytes of response body kept */
+};
+
+int job_config_http(const char *json, struct http_config *out, struct job_config_error *err)
+    TC_MUST_CHECK;
+void http_config_free(struct http_config *cfg);
+
+/* 1 if the status is one the config expects. */
+int http_config_expects(const struct http_config *cfg, long status);
+
+/* The expectation in words for errors: "2xx" or "200, 204". */
+void http_config_describe_expect(const struct http_config *cfg, char *buf, size_t size);
+
+/*
+ * gRPC tasks: {"url", "method", "message_base64", "metadata", "tls_verify",
+ * "ca_file", "output_limit"}.
+ */
+struct grpc_config {
+    char *url;              /* owned; http:// (h2c) or https:// (ALPN), no trailing '/' */
+    char *method;           /* owned; "package.Service/Method", no leading '/' */
+    unsigned char *message; /* owned; decoded message_base64; NULL when empty */
+    size_t message_len;
+    char **metadata;        /* owned; "key: value", keys lower-case, NULL-terminated, never NULL */
+    int tls_verify;         /* default 1 */
+    char *ca_file;          /* owned; NULL = the system's CAs */
+    size_t output_limit;    /* bytes of response message kept (before base64) */
+};
+
+int job_config_grpc(const char *json, struct grpc_config *out, struct job_config_error *err)
+    TC_MUST_CHECK;
+void grpc_config_free(struct grpc_config *cfg);
+
+/* Check config for a kind ("shell", "http", "grpc"); 0 if it would run. */
 int job_config_check(const char *kind, const char *json, struct job_config_error *err)
     TC_MUST_CHECK;
 

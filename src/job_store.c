@@ -82,7 +82,7 @@ static const char SQL_UPDATE[] =
     " department_id = coalesce($5::bigint, department_id), config = coalesce($6::jsonb, config),"
     " timeout_s = coalesce($7::int, timeout_s), max_retries = coalesce($8::int, max_retries),"
     " retry_backoff_s = coalesce($9::int, retry_backoff_s),"
-    " misfire_policy = coalesce($10, misfire_policy)"
+    " misfire_policy = coalesce($10, misfire_policy), kind = coalesce($11, kind)"
     " WHERE id = $1 AND updated_at = $2::timestamptz"
     " RETURNING to_jsonb(jobs)::text, department_id, updated_at <> $2::timestamptz";
 
@@ -242,30 +242,42 @@ check_numbers(const struct job_def *def, const char **policy, struct job_store_e
 }
 
 /*
- * config with "command" set to command (config NULL: a new object), checked
- * for kind as the scheduler will check it.  Returns the JSON text (caller
- * frees) or NULL with err filled.
+ * The config to store: the keys of patch set in stored (a null value
+ * removes a key), or patch alone when stored is NULL (a new job or a new
+ * kind), checked for kind as the scheduler will check it.  Returns the
+ * JSON text (caller frees) or NULL with err filled.
  */
 static char *
-config_with_command(const char *config, const char *kind, const char *command,
-                    struct job_store_error *err)
+config_merge(const char *stored, const char *kind, const char *patch, struct job_store_error *err)
 {
     struct job_config_error cerr;
-    json_t *root = NULL, *value;
+    json_error_t jerr;
+    json_t *root = NULL, *changes, *value;
+    const char *key;
     char *text = NULL;
 
-    root = config != NULL ? json_loads(config, 0, NULL) : json_object();
+    if ((changes = json_loads(patch, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+        store_fail(err, JOB_STORE_INVALID, "bad config: not valid JSON: %s", jerr.text);
+        goto out;
+    }
+    if (!json_is_object(changes)) {
+        store_fail(err, JOB_STORE_INVALID, "bad config: config must be a JSON object");
+        goto out;
+    }
+    root = stored != NULL ? json_loads(stored, 0, NULL) : json_object();
     if (root == NULL || !json_is_object(root)) {
         store_fail(err, JOB_STORE_INVALID, "the stored config is not a JSON object");
         goto out;
     }
-    /* jansson takes UTF-8 only: anything else could not be stored as jsonb. */
-    if ((value = json_string(command)) == NULL) {
-        store_fail(err, JOB_STORE_INVALID, "bad config: the command must be UTF-8 text");
-        goto out;
+    json_object_foreach(changes, key, value) {
+        if (json_is_null(value)) {
+            json_object_del(root, key); /* -1 when it was not there: nothing to remove */
+        } else if (json_object_set(root, key, value) < 0) {
+            store_fail(err, JOB_STORE_FAILED, "out of memory");
+            goto out;
+        }
     }
-    if (json_object_set_new(root, "command", value) < 0 ||
-        (text = json_dumps(root, JSON_COMPACT)) == NULL) {
+    if ((text = json_dumps(root, JSON_COMPACT)) == NULL) {
         store_fail(err, JOB_STORE_FAILED, "out of memory");
         goto out;
     }
@@ -275,6 +287,7 @@ config_with_command(const char *config, const char *kind, const char *command,
         text = NULL;
     }
 out:
+    json_decref(changes);
     json_decref(root);
     return text;
 }
@@ -379,15 +392,16 @@ create_body(struct db *db, void *arg)
     struct strbuf cols = STRBUF_INIT, vals = STRBUF_INIT, sql = STRBUF_INIT;
     const char *params[12];
     char dept[24], timeout[16], retries[16], backoff[16];
-    const char *policy;
+    const char *policy, *kind = def->kind != NULL ? def->kind : "shell";
     char *config = NULL;
     PGresult *res = NULL;
     int n = 0, rc = -1;
 
     if (check_numbers(def, &policy, tx->err) < 0)
         goto out;
-    if ((config = config_with_command(NULL, "shell", def->command, tx->err)) == NULL)
+    if ((config = config_merge(NULL, kind, def->config, tx->err)) == NULL)
         goto out;
+    params[n++] = kind; /* $1: the first column */
     insert_col(&cols, &vals, params, &n, "name", "", def->name);
     insert_col(&cols, &vals, params, &n, "schedule", "", def->schedule);
     insert_col(&cols, &vals, params, &n, "config", "::jsonb", config);
@@ -415,7 +429,7 @@ create_body(struct db *db, void *arg)
     if (policy != NULL)
         insert_col(&cols, &vals, params, &n, "misfire_policy", "", policy);
     /* next_time stays NULL: an instance computes it, woken by jobs_notify. */
-    strbuf_printf(&sql, "INSERT INTO jobs (kind%s) VALUES ('shell'%s)"
+    strbuf_printf(&sql, "INSERT INTO jobs (kind%s) VALUES ($1%s)"
                         " RETURNING id, department_id, to_jsonb(jobs)::text",
                   strbuf_str(&cols), strbuf_str(&vals));
     if (strbuf_failed(&cols) || strbuf_failed(&vals) || strbuf_failed(&sql)) {
@@ -470,8 +484,8 @@ job_store_create(struct db *db, const char *actor, const struct job_def *def, in
     tx.err = err;
     err->code = JOB_STORE_OK;
     err->msg[0] = '\0';
-    if (def->name == NULL || def->schedule == NULL || def->command == NULL) {
-        store_fail(err, JOB_STORE_INVALID, "a job needs a name, a schedule and a command");
+    if (def->name == NULL || def->schedule == NULL || def->config == NULL) {
+        store_fail(err, JOB_STORE_INVALID, "a job needs a name, a schedule and a config");
         return -1;
     }
     /* Checked before any round trip: a typo costs no connection time. */
@@ -510,14 +524,19 @@ update_body(struct db *db, void *arg)
                        def->timezone != NULL ? def->timezone : PQgetvalue(row, 0, READ_TIMEZONE),
                        tx->err) < 0)
         goto out;
-    if (def->command != NULL) {
-        if (strcmp(kind, "shell") != 0) {
+    /* Another kind starts from an empty config: the old keys mean nothing to it. */
+    if (def->kind != NULL && strcmp(def->kind, kind) != 0) {
+        if (def->config == NULL) {
             store_fail(tx->err, JOB_STORE_INVALID,
-                       "job '%s' is a %s job: a shell command does not apply", tx->name, kind);
+                       "job '%s' is a %s job: a %s job needs its config", tx->name, kind,
+                       def->kind);
             goto out;
         }
-        if ((config = config_with_command(PQgetvalue(row, 0, READ_CONFIG), kind, def->command,
-                                          tx->err)) == NULL)
+        if ((config = config_merge(NULL, def->kind, def->config, tx->err)) == NULL)
+            goto out;
+    } else if (def->config != NULL) {
+        if ((config = config_merge(PQgetvalue(row, 0, READ_CONFIG), kind, def->config,
+                                   tx->err)) == NULL)
             goto out;
     }
     if (def->department != NULL &&
@@ -531,7 +550,8 @@ update_body(struct db *db, void *arg)
                              def->department != NULL ? dept : NULL, config,
                              def->timeout_s != JOB_DEF_UNSET ? timeout : NULL,
                              def->max_retries != JOB_DEF_UNSET ? retries : NULL,
-                             def->retry_backoff_s != JOB_DEF_UNSET ? backoff : NULL, policy));
+                             def->retry_backoff_s != JOB_DEF_UNSET ? backoff : NULL, policy,
+                             def->kind));
     if (res == NULL) {
         if (db_last_error(db) == DB_ERR_FOREIGN)
             store_fail(tx->err, JOB_STORE_NOT_FOUND, "no department named '%s'",

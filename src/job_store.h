@@ -43,7 +43,10 @@ struct job_def {
     const char *schedule;       /* borrowed */
     const char *timezone;       /* borrowed; IANA name */
     const char *department;     /* borrowed; department name */
-    const char *command;        /* borrowed; shell command, becomes config.command */
+    const char *kind;           /* borrowed; "shell", "http" or "grpc"; NULL: shell on
+                                 * create, the stored kind on edit */
+    const char *config;         /* borrowed; a JSON object of task parameters, as
+                                 * job_store_create and job_store_update use it */
     int timeout_s;              /* 1 .. JOB_TIMEOUT_MAX_S */
     int max_retries;            /* 0 .. JOB_RETRIES_MAX */
     int retry_backoff_s;        /* 0 .. JOB_BACKOFF_MAX_S */
@@ -59,9 +62,10 @@ struct job_def {
 void job_def_init(struct job_def *def); /* everything "not given" */
 
 /*
- * Insert a shell job: the schedule and zone are parsed, the config built as
- * {"command": ...} and checked, next_time is left NULL for the instances
- * to compute.  A duplicate name is a CONFLICT, a name the table refuses or
+ * Insert a job of def->kind with def->config (keys whose value is null are
+ * left out): the schedule and zone are parsed, the config is checked as the
+ * scheduler will check it (job_config_check), next_time is left NULL for
+ * the instances to compute.  A duplicate name is a CONFLICT, a name the table refuses or
  * any bad value INVALID, an unknown department NOT_FOUND.
  * actor is written to audit_log ("cli:alice").  *id gets the new job's id.
  */
@@ -71,7 +75,10 @@ int job_store_create(struct db *db, const char *actor, const struct job_def *def
 /*
  * Change the given definition columns of job `name`, with the checks of
  * create applied to the result (a new --tz is checked with the stored
- * schedule).  command replaces config.command and keeps the other keys.
+ * schedule).  The keys of def->config are set in the stored config (a null
+ * value removes one) and the rest is kept; but a def->kind other than the
+ * stored one changes the job's kind, and def->config (without its nulls)
+ * becomes its whole config.  The resulting config is checked for its kind.
  * *changed is 0 when every given value was already the stored one (then
  * no audit row is written).
  */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "net.h"
 #include "runpool.h"
 
 /* After SIGTERM (timeout, kill request), how long before SIGKILL. */
@@ -19,6 +20,8 @@ struct runpool {
     struct run **runs; /* owned */
     int count;
     int max;
+    struct net *net;   /* owned; HTTP and gRPC transfers */
+    int recheck;       /* a stop began: look at the runs again at once */
 };
 
 struct runpool *
@@ -28,7 +31,9 @@ runpool_new(int max_running)
 
     if (pool == NULL)
         return NULL;
-    if ((pool->runs = calloc((size_t)max_running, sizeof(*pool->runs))) == NULL) {
+    if ((pool->runs = calloc((size_t)max_running, sizeof(*pool->runs))) == NULL ||
+        (pool->net = net_new()) == NULL) {
+        free(pool->runs);
         free(pool);
         return NULL;
     }
@@ -58,6 +63,7 @@ runpool_free(struct runpool *pool)
         return;
     for (int i = 0; i < pool->count; i++)
         run_free(pool->runs[i]);
+    net_free(pool->net); /* after the runs: they abort their transfers */
     free(pool->runs);
     free(pool);
 }
@@ -126,7 +132,8 @@ runpool_start(struct runpool *pool, struct claimed_job *job, int64_t now_ms)
     ctx.execution_id = run->job.execution_id;
     ctx.scheduled_for_s = run->job.scheduled_for_s;
     ctx.attempt = run->job.attempt;
-    run->exec = exec_start(run->job.kind, run->job.config, &ctx, run->start_error,
+    ctx.timeout_s = run->job.timeout_s;
+    run->exec = exec_start(pool->net, run->job.kind, run->job.config, &ctx, run->start_error,
                            sizeof(run->start_error));
     if (run->exec == NULL) {
         run->state = RUN_DONE;
@@ -143,7 +150,7 @@ runpool_start(struct runpool *pool, struct claimed_job *job, int64_t now_ms)
 int
 runpool_pollfds(const struct runpool *pool, struct pollfd *fds, int max)
 {
-    int n = 0;
+    int n = net_pollfds(pool->net, fds, max);
 
     for (int i = 0; i < pool->count && n < max; i++) {
         const struct run *run = pool->runs[i];
@@ -154,10 +161,13 @@ runpool_pollfds(const struct runpool *pool, struct pollfd *fds, int max)
 }
 
 static void
-begin_stop(struct run *run, enum run_end why, int64_t now_ms, int64_t grace_ms)
+begin_stop(struct runpool *pool, struct run *run, enum run_end why, int64_t now_ms,
+           int64_t grace_ms)
 {
     if (run->state == RUN_DONE || run->state == RUN_LOST)
         return;
+    /* An aborted transfer is finished at once, with no fd to say so. */
+    pool->recheck = 1;
     run->end = why;
     if (why == RUN_END_LOST) {
         run->state = RUN_LOST;
@@ -177,7 +187,7 @@ runpool_stop(struct runpool *pool, int64_t job_id, enum run_end why, int64_t now
 {
     for (int i = 0; i < pool->count; i++) {
         if (pool->runs[i]->job.id == job_id)
-            begin_stop(pool->runs[i], why, now_ms, grace_ms);
+            begin_stop(pool, pool->runs[i], why, now_ms, grace_ms);
     }
 }
 
@@ -185,26 +195,37 @@ void
 runpool_stop_all(struct runpool *pool, enum run_end why, int64_t now_ms, int64_t grace_ms)
 {
     for (int i = 0; i < pool->count; i++)
-        begin_stop(pool->runs[i], why, now_ms, grace_ms);
+        begin_stop(pool, pool->runs[i], why, now_ms, grace_ms);
+}
+
+/* The task ended by itself (or, for a transfer, was aborted). */
+static int
+finished(struct run *run)
+{
+    if (exec_on_ready(run->exec) != 0)
+        return 0;
+    exec_take_result(run->exec, &run->result);
+    if (run->result.timed_out && run->state == RUN_RUNNING)
+        run->end = RUN_END_TIMEOUT;
+    run->state = RUN_DONE;
+    return 1;
 }
 
 void
-runpool_service(struct runpool *pool, int64_t now_ms)
+runpool_service(struct runpool *pool, int64_t now_ms, const struct pollfd *fds, int nfds)
 {
+    net_on_events(pool->net, fds, nfds, now_ms);
+    pool->recheck = 0;
     for (int i = 0; i < pool->count; i++) {
         struct run *run = pool->runs[i];
 
-        if (run->state == RUN_DONE)
+        if (run->state == RUN_DONE || finished(run))
             continue;
-        if (exec_on_ready(run->exec) == 0) {
-            exec_take_result(run->exec, &run->result);
-            run->state = RUN_DONE;
-            continue;
-        }
         if (run->state == RUN_RUNNING && now_ms >= run->deadline_ms) {
             log_warn("execution timed out, stopping it", "job=%s exec=%lld timeout_s=%d",
                      run->job.name, (long long)run->job.execution_id, run->job.timeout_s);
-            begin_stop(run, RUN_END_TIMEOUT, now_ms, STOP_GRACE_MS);
+            begin_stop(pool, run, RUN_END_TIMEOUT, now_ms, STOP_GRACE_MS);
+            (void)finished(run);
         } else if (run->state == RUN_STOPPING && now_ms >= run->hard_kill_ms) {
             exec_cancel(run->exec, 1);
             run->hard_kill_ms = INT64_MAX; /* once */
@@ -215,7 +236,7 @@ runpool_service(struct runpool *pool, int64_t now_ms)
 int64_t
 runpool_next_deadline(const struct runpool *pool)
 {
-    int64_t next = INT64_MAX;
+    int64_t next = pool->recheck ? 0 : net_next_deadline(pool->net);
 
     for (int i = 0; i < pool->count; i++) {
         const struct run *run = pool->runs[i];

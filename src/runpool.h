@@ -56,13 +56,15 @@ int runpool_free_slots(const struct runpool *pool);
 /* Start a claimed job (its strings are stolen: job is cleared). */
 void runpool_start(struct runpool *pool, struct claimed_job *job, int64_t now_ms);
 
-/* The fds of all runs, for poll(). */
+/* The fds of all runs (pipes and libcurl's sockets), for poll(). */
 int runpool_pollfds(const struct runpool *pool, struct pollfd *fds, int max);
 
-/* Advance every run: read output, reap, enforce deadlines. */
-void runpool_service(struct runpool *pool, int64_t now_ms);
+/* Advance every run: act on the fds poll() returned (fds may hold others'
+ * too), read output, reap, enforce deadlines. */
+void runpool_service(struct runpool *pool, int64_t now_ms, const struct pollfd *fds, int nfds);
 
-/* The earliest deadline of any run (INT64_MAX if none). */
+/* The earliest deadline of any run or transfer timer (INT64_MAX if none;
+ * 0 when a run needs looking at now). */
 int64_t runpool_next_deadline(const struct runpool *pool);
 
 /* Stop a run: kill request, shutdown (SIGTERM, then SIGKILL after

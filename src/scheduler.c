@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "claim.h"
+#include "clock.h"
 #include "lease.h"
 #include "log.h"
 #include "runpool.h"
@@ -55,15 +56,6 @@ struct scheduler {
     unsigned int rng;
 };
 
-static int64_t
-mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Session set-up after every (re)connect: wake-ups and the trigger marker. */
 static int
 on_connect(struct db *db, void *arg)
@@ -91,7 +83,7 @@ scheduler_new(const struct scheduler_opts *opts, struct db *db)
     s->opts = *opts;
     s->opts.instance_id = s->me;
     s->db = db;
-    s->rng = (unsigned int)getpid() ^ (unsigned int)mono_ms();
+    s->rng = (unsigned int)getpid() ^ (unsigned int)monotonic_ms();
     db_on_connect(db, on_connect, s);
     return s;
 }
@@ -269,7 +261,12 @@ release_finished(struct scheduler *s, int64_t now)
             break;
         case RUN_END_TIMEOUT:
             r.status = "timed_out";
-            snprintf(error, sizeof(error), "timed out after %d s", run->job.timeout_s);
+            /* A gRPC server may have said so itself: keep its words. */
+            if (run->result.timed_out && run->result.error != NULL)
+                snprintf(error, sizeof(error), "timed out after %d s (%s)", run->job.timeout_s,
+                         run->result.error);
+            else
+                snprintf(error, sizeof(error), "timed out after %d s", run->job.timeout_s);
             r.error = error;
             retryable = 1;
             break;
@@ -579,14 +576,14 @@ scheduler_pollfds(const struct scheduler *s, struct pollfd *fds, int max)
 }
 
 int64_t
-scheduler_tick(struct scheduler *s)
+scheduler_tick(struct scheduler *s, const struct pollfd *fds, int nfds)
 {
-    int64_t now = mono_ms(), wake;
+    int64_t now = monotonic_ms(), wake;
     int notified = 0;
 
     if (db_is_connected(s->db) && db_take_notifies(s->db) > 0)
         notified = 1;
-    runpool_service(s->pool, now);
+    runpool_service(s->pool, now, fds, nfds);
     release_finished(s, now);
 
     if (s->shutting_down) {
@@ -627,7 +624,7 @@ scheduler_tick(struct scheduler *s)
         wake = s->shutdown_kill_ms;
     if (s->db_retry_at_ms > now && wake < s->db_retry_at_ms)
         wake = s->db_retry_at_ms;
-    wake -= mono_ms();
+    wake -= monotonic_ms();
     if (wake > s->opts.max_poll_us / 1000)
         wake = s->opts.max_poll_us / 1000;
     return wake < 0 ? 0 : wake;
@@ -639,7 +636,7 @@ scheduler_shutdown(struct scheduler *s)
     if (s->shutting_down)
         return;
     s->shutting_down = 1;
-    s->shutdown_kill_ms = mono_ms() + s->opts.grace_us / 1000;
+    s->shutdown_kill_ms = monotonic_ms() + s->opts.grace_us / 1000;
     log_info("no longer claiming; waiting for running tasks", "running=%d grace_ms=%lld",
              runpool_count(s->pool), (long long)(s->opts.grace_us / 1000));
 }

@@ -41,8 +41,10 @@ void scheduler_free(struct scheduler *s); /* kills what still runs */
 
 int scheduler_pollfds(const struct scheduler *s, struct pollfd *fds, int max);
 
-/* Do what is due; returns how many ms the loop may wait (>= 0). */
-int64_t scheduler_tick(struct scheduler *s);
+/* Do what is due; fds/nfds are what the last poll() returned for the fds
+ * of scheduler_pollfds() (0 before the first poll).  Returns how many ms
+ * the loop may wait (>= 0). */
+int64_t scheduler_tick(struct scheduler *s, const struct pollfd *fds, int nfds);
 
 /* Stop claiming; running tasks get the grace, then are killed. */
 void scheduler_shutdown(struct scheduler *s);

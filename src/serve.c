@@ -21,9 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "db.h"
 #include "exec.h"
 #include "instance.h"
@@ -67,13 +69,21 @@ install_signals(void)
     return 0;
 }
 
-static int64_t
-monotonic_ms(void)
+/* Each HTTP or gRPC task in flight holds a socket: the default soft limit
+ * of 1024 fds would cap max_running below what a host can carry.  Raise it
+ * towards the hard limit, but not so far that a fallback close() loop over
+ * every possible fd becomes slow. */
+static void
+raise_fd_limit(void)
 {
-    struct timespec ts;
+    struct rlimit rl;
+    rlim_t want = 65536;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        log_warn("could not raise the open files limit", "error=%s", strerror(errno));
 }
 
 /*
@@ -139,6 +149,7 @@ serve_main(struct config *cfg, int argc, char **argv)
     int64_t period_ms = cfg->lease_us / 3000;
     int64_t next_heartbeat, give_up_ms = INT64_MAX;
     int registered = 0, no_scheduler = 0, stopping = 0;
+    int nfds = 1; /* entries of pfd the last poll() filled in */
     int rc = 1;
 
     for (int i = 1; i < argc; i++) {
@@ -167,6 +178,7 @@ serve_main(struct config *cfg, int argc, char **argv)
         goto out;
     if (install_signals() < 0)
         goto out;
+    raise_fd_limit();
     if ((db = db_new(cfg->db)) == NULL)
         goto out;
     if (!no_scheduler && (sched = make_scheduler(cfg, instance_id, db)) == NULL)
@@ -180,7 +192,6 @@ serve_main(struct config *cfg, int argc, char **argv)
     next_heartbeat = monotonic_ms();
     for (;;) {
         int64_t now = monotonic_ms(), wait;
-        int nfds = 1;
         unsigned char signo;
 
         if (now >= next_heartbeat) {
@@ -197,7 +208,7 @@ serve_main(struct config *cfg, int argc, char **argv)
         }
         wait = next_heartbeat - now;
         if (sched != NULL) {
-            int64_t sched_wait = scheduler_tick(sched);
+            int64_t sched_wait = scheduler_tick(sched, pfd + 1, nfds - 1);
             if (sched_wait < wait)
                 wait = sched_wait;
             if (stopping && scheduler_idle(sched))
@@ -207,7 +218,7 @@ serve_main(struct config *cfg, int argc, char **argv)
                           "running=%d", scheduler_running(sched));
                 break;
             }
-            nfds += scheduler_pollfds(sched, pfd + 1, max_pfd - 1);
+            nfds = 1 + scheduler_pollfds(sched, pfd + 1, max_pfd - 1);
         } else if (stopping) {
             break;
         }

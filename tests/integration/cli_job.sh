@@ -3,7 +3,7 @@
 # state each action leaves in the jobs table (checked with psql), audit
 # rows, --json documents, and an end-to-end run against a real instance.
 . "$TC_SRCDIR/tests/lib.sh"
-plan 186
+plan 302
 
 "$TABLECRON" migrate >/dev/null 2>&1 || { echo "Bail out! migrate failed"; exit 1; }
 
@@ -17,7 +17,7 @@ me="cli:$(id -un)"
 
 # --- help -------------------------------------------------------------
 run_ok "job --help exits 0" tc job --help
-like "$TC_OUT" 'add .*create a shell job' "job --help lists the subcommands"
+like "$TC_OUT" 'add .*create a job: a shell command, an HTTP request or a gRPC call' "job --help lists the subcommands"
 helps_ok=1
 for sub in add edit ls show rm pause resume run kill; do
     out=$(tc job "$sub" --help 2>&1) || helps_ok=0
@@ -141,6 +141,167 @@ run_status 2 "job edit takes no --paused" tc job edit plain --paused
 run_status 1 "job edit to an unknown department is exit 1" tc job edit plain --department nope
 run_ok "job edit --department" tc job edit plain --department ops
 is "$(job_col plain "department_id = (SELECT id FROM departments WHERE name = 'ops')")" t "the department changed"
+
+# --- http and grpc tasks ----------------------------------------------
+# The task options each set one config key; job_config checks the result
+# (its words reach the user, exit 2).  Nothing runs these jobs here.
+# cfg NAME: the stored config as sorted one-line JSON
+cfg() { job_col "$1" config | jpy 'json.dumps(d, sort_keys=True)'; }
+
+run_ok "job add --http with every option" tc job add hook --schedule '@hourly' \
+    --http 'HTTPS://example.com/hook?x=1' --method post --header 'Authorization: Bearer abc' \
+    --header 'X-Trace:  t1 ' --header='Accept: a=b' --json '{"a": [1, 2]}' --expect 200,204 \
+    --follow-redirects --insecure --ca-file /etc/ssl/ca.pem --output-limit 1000
+is "$TC_OUT" "created job 'hook' (id $(job_col hook id))" "job add names the new http job"
+is "$(job_col hook kind)" http "its kind is http"
+is "$(cfg hook)" '{"ca_file": "/etc/ssl/ca.pem", "expect_status": [200, 204], "follow_redirects": true, "headers": {"Accept": "a=b", "Authorization": "Bearer abc", "X-Trace": "t1"}, "json": {"a": [1, 2]}, "method": "post", "output_limit": 1000, "tls_verify": false, "url": "HTTPS://example.com/hook?x=1"}' \
+    "each option sets its config key; --json is stored as JSON, --expect 200,204 as a list"
+run_ok "job add --http with only a URL" tc job add ping --schedule '@hourly' --http http://h/ping
+is "$(cfg ping)" '{"url": "http://h/ping"}' "the config has only the url: the rest are job_config's defaults"
+run_ok "job add --http --body --expect 2xx" tc job add form --schedule '@daily' --http http://h/f \
+    --body 'a=1&b=2' --expect 2xx
+is "$(cfg form)" '{"body": "a=1&b=2", "expect_status": "2xx", "url": "http://h/f"}' \
+    "--body is text, --expect 2xx a class"
+run_ok "--expect with one status" tc job add one --schedule '@daily' --http http://h --expect ' 204'
+is "$(cfg one)" '{"expect_status": 204, "url": "http://h"}' "--expect 204 is a number"
+
+run_ok "job add --grpc with every option" tc job add rpc --schedule '@daily' \
+    --grpc http://h:50051/ --method /pkg.v1.Svc/Do --message-base64 CgVoZWxsbw== \
+    --metadata 'Authorization: Bearer x' --metadata 'trace-bin: AAEC' --insecure \
+    --ca-file /ca.pem --output-limit 10
+is "$(job_col rpc kind)" grpc "its kind is grpc"
+is "$(cfg rpc)" '{"ca_file": "/ca.pem", "message_base64": "CgVoZWxsbw==", "metadata": {"Authorization": "Bearer x", "trace-bin": "AAEC"}, "method": "/pkg.v1.Svc/Do", "output_limit": 10, "tls_verify": false, "url": "http://h:50051/"}' \
+    "each grpc option sets its config key"
+run_ok "job add --shell --output-limit" tc job add capped --schedule '@daily' --shell 'yes | head' \
+    --output-limit 100
+is "$(cfg capped)" '{"command": "yes | head", "output_limit": 100}' "--output-limit applies to shell jobs too"
+
+# bad task options: one line each, exit 2, nothing stored
+bad_task() { # bad_task DESCRIPTION EXPECTED-LINE OPTIONS...
+    local desc=$1 want=$2; shift 2
+    run_status 2 "$desc: exit 2" tc job add tbad --schedule '@daily' "$@"
+    is "$TC_OUT" "$want" "$desc: one clear line"
+}
+bad_task "no kind option" "tablecron: job add: --shell, --http or --grpc is required (see 'tablecron job add --help')" \
+    --method GET
+bad_task "two kind options" "tablecron: job add: give one of --shell, --http and --grpc" \
+    --shell true --http http://h
+bad_task "an http option on a shell job" "tablecron: job add: --header applies to http jobs only" \
+    --shell true --header 'A: b'
+bad_task "a grpc option on an http job" "tablecron: job add: --metadata applies to grpc jobs only" \
+    --http http://h --metadata 'a: b'
+bad_task "--insecure on a shell job" "tablecron: job add: --insecure applies to http and grpc jobs only" \
+    --shell true --insecure
+bad_task "a URL of another scheme" "tablecron: bad config: url must start with http:// or https://" \
+    --http ftp://h/x
+bad_task "a URL with a blank" "tablecron: bad config: url must not contain blanks or control characters (at 8)" \
+    --http 'http://h x/'
+bad_task "a bad method" "tablecron: bad config: method must be an HTTP method such as GET or POST" \
+    --http http://h --method 'G T'
+bad_task "a header without a colon" "tablecron: bad --header 'Authorization Bearer x': use 'name: value'" \
+    --http http://h --header 'Authorization Bearer x'
+bad_task "a header tablecron sets" "tablecron: bad config: headers: 'X-Tablecron-Job' is set by tablecron itself" \
+    --http http://h --header 'X-Tablecron-Job: 1'
+bad_task "Content-Length" "tablecron: bad config: headers: 'content-length' is set by tablecron from the body" \
+    --http http://h --header 'content-length: 3'
+bad_task "a header given twice" "tablecron: bad --header: 'A' is given twice" \
+    --http http://h --header 'A: 1' --header 'A: 2'
+bad_task "--body and --json" "tablecron: job add: give --body or --json, not both" \
+    --http http://h --body x --json 1
+bad_task "--json that is not JSON" "tablecron: bad --json: not valid JSON: invalid token near 'nope' at 4" \
+    --http http://h --json 'nope'
+bad_task "--expect that is neither" "tablecron: bad --expect '2xx,3xx': use a class such as 2xx or statuses such as 200,204" \
+    --http http://h --expect 2xx,3xx
+bad_task "--expect with an empty item" "tablecron: bad --expect '200,,204': use a class such as 2xx or statuses such as 200,204" \
+    --http http://h --expect 200,,204
+bad_task "--expect out of range" "tablecron: bad config: expect_status must be a class from \"1xx\" to \"5xx\", a status from 100 to 599, or a list of 1 to 16 statuses" \
+    --http http://h --expect 200,700
+bad_task "--output-limit with a unit" "tablecron: bad --output-limit '10k': a number of bytes" \
+    --http http://h --output-limit 10k
+bad_task "--output-limit 0" "tablecron: bad config: output_limit must be a number of bytes from 1 to 16777216" \
+    --http http://h --output-limit 0
+bad_task "a relative --ca-file" "tablecron: bad config: ca_file must be an absolute path" \
+    --http https://h --ca-file ca.pem
+bad_task "--grpc without --method" "tablecron: bad config: a grpc config needs a method" \
+    --grpc http://h:50051
+bad_task "a gRPC method without a service" "tablecron: bad config: method must look like package.Service/Method" \
+    --grpc http://h:50051 --method Do
+bad_task "a gRPC URL with a query" "tablecron: bad config: url of a grpc task must not have a query or a fragment" \
+    --grpc 'http://h:50051/?x=1' --method a.S/M
+bad_task "a message that is not base64" "tablecron: bad config: message_base64 is not valid base64: not a base64 character at 4" \
+    --grpc http://h:50051 --method a.S/M --message-base64 'Zm9v!'
+bad_task "reserved metadata" "tablecron: bad config: metadata: 'grpc-timeout' is reserved by gRPC" \
+    --grpc http://h:50051 --method a.S/M --metadata 'grpc-timeout: 1S'
+bad_task "a -bin value that is not base64" "tablecron: bad config: metadata.a-bin is not valid base64: not a base64 character at 0" \
+    --grpc http://h:50051 --method a.S/M --metadata 'a-bin: !!'
+bad_task "metadata that is not ASCII" "tablecron: bad config: metadata.a must be printable ASCII (a -bin key takes base64)" \
+    --grpc http://h:50051 --method a.S/M --metadata "a: caf$(printf '\303\251')"
+bad_task "a header value that is not UTF-8" "tablecron: bad --header 'A: $(printf '\377')': it must be UTF-8 text" \
+    --http http://h --header "A: $(printf '\377')"
+is "$(q "SELECT count(*) FROM jobs WHERE name = 'tbad'")" 0 "refused task options store nothing"
+
+# --- editing task options ---------------------------------------------
+run_ok "job edit --header replaces the headers" tc job edit hook --header 'Accept: text/plain'
+is "$(job_col hook "config->'headers'")" '{"Accept": "text/plain"}' "all the headers are the ones given"
+is "$(job_col hook "config->>'method' || '|' || (config->>'tls_verify')")" "post|false" "the other keys are kept"
+run_ok "job edit --body" tc job edit hook --body 'plain'
+is "$(job_col hook "(config->>'body') || '|' || (config ? 'json')")" "plain|false" "--body replaces --json"
+run_ok "job edit --json" tc job edit hook --json '[1]'
+is "$(job_col hook "(config->>'json') || '|' || (config ? 'body')")" "[1]|false" "--json replaces --body"
+run_ok "job edit --http on an http job" tc job edit hook --http https://example.com/v2 --method put
+is "$(job_col hook "kind || '|' || (config->>'url') || '|' || (config->>'method') || '|' || (config->>'json')")" \
+    "http|https://example.com/v2|put|[1]" "the same kind: the URL changes, the other keys stay"
+run_ok "job edit --metadata on a grpc job" tc job edit rpc --metadata 'x-user: 42'
+is "$(job_col rpc "config->'metadata'")" '{"x-user": "42"}' "--metadata replaces the metadata"
+run_ok "job edit --insecure on a grpc job" tc job edit rpc --ca-file /other.pem
+is "$(job_col rpc "config->>'ca_file'")" /other.pem "--ca-file changes the CA file"
+v=$(job_col hook config)
+run_status 2 "an edit to a bad config is exit 2" tc job edit hook --expect 99
+like "$TC_OUT" '^tablecron: bad config: expect_status must be ' "with job_config's words"
+is "$(job_col hook config)" "$v" "and the config is unchanged"
+run_status 2 "a grpc option on an http job is exit 2" tc job edit hook --metadata 'a: b'
+is "$TC_OUT" "tablecron: job 'hook' is an http job: --metadata applies to grpc jobs only" \
+    "it names the job's kind and the option's"
+run_status 2 "an http option on a shell job is exit 2" tc job edit backup --insecure
+is "$TC_OUT" "tablecron: job 'backup' is a shell job: --insecure applies to http and grpc jobs only" \
+    "shell: one clear line"
+run_status 1 "task options on an unknown job are exit 1" tc job edit nope --header 'A: b'
+is "$TC_OUT" "tablecron: no job named 'nope'" "unknown job: one clear line"
+run_status 2 "a kind option with another kind's option" tc job edit hook --shell true --header 'A: b'
+is "$TC_OUT" "tablecron: job edit: --header applies to http jobs only" "is refused in one line"
+
+n=$(audits job.update "$(job_col hook id)")
+run_ok "job edit --grpc makes an http job a grpc job" tc job edit hook --grpc http://g:1 --method a.S/M
+is "$(job_col hook kind)|$(cfg hook)" 'grpc|{"method": "a.S/M", "url": "http://g:1"}' \
+    "another kind: the config is only what was given"
+is "$(q "SELECT (before->>'kind') || '>' || (after->>'kind') FROM audit_log WHERE action = 'job.update'
+         AND object_id = '$(job_col hook id)' ORDER BY id DESC LIMIT 1")|$(audits job.update "$(job_col hook id)")" \
+    "http>grpc|$((n + 1))" "the kind change is audited"
+run_status 2 "a new kind with an incomplete config is exit 2" tc job edit hook --http http://h --expect 99
+is "$(job_col hook kind)" grpc "and the kind stays"
+run_status 2 "switching to grpc needs --method" tc job edit ping --grpc http://g:1
+is "$TC_OUT" "tablecron: bad config: a grpc config needs a method" "job_config's words"
+run_ok "job edit --shell makes a grpc job a shell job" tc job edit hook --shell 'echo back'
+is "$(job_col hook kind)|$(cfg hook)" 'shell|{"command": "echo back"}' "a shell job with only its command"
+run_ok "job edit --http makes a shell job an http job" tc job edit hook --http http://h/again
+is "$(job_col hook kind)|$(cfg hook)" 'http|{"url": "http://h/again"}' "an http job with only its url"
+
+# --- ls and show of http and grpc jobs ---------------------------------
+like "$(tc job ls)" 'rpc +default +grpc +@daily' "job ls shows the kind"
+tc job edit hook --method POST --json '{"k": "v"}' --expect 200,204 --follow-redirects --insecure >/dev/null
+run_ok "job show of an http job" tc job show hook
+like "$TC_OUT" '^task: +POST http://h/again with a 9-byte JSON body, expects 200, 204, follows redirects, TLS not verified$' \
+    "job show says what the request is"
+like "$TC_OUT" '"url": "http://h/again"' "and shows its config"
+run_ok "job show of a grpc job" tc job show rpc
+like "$TC_OUT" '^task: +call pkg.v1.Svc/Do at http://h:50051, 7-byte message, TLS not verified$' \
+    "job show says what the call is"
+is "$(tc job show rpc --json | jpy 'd["kind"] + "|" + d["config"]["metadata"]["x-user"]')" "grpc|42" \
+    "job show --json has the kind and the config"
+unlike "$(tc job show backup)" '^task:' "a runnable shell job needs no task line"
+q "UPDATE jobs SET config = '{\"url\": \"ftp://x\"}' WHERE name = 'ping'"
+like "$(tc job show ping)" '^task: +will not run: url must start with http:// or https://$' \
+    "a config written by SQL that would not run is said so"
 
 # --- pause, resume, run on idle jobs ----------------------------------
 v=$(job_col backup version)
