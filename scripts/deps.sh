@@ -11,7 +11,7 @@
 # npm, which Debian's npm package would conflict with) is kept.
 
 TC_DEPS_BUILD="autoconf automake libtool pkg-config build-essential libpq-dev
- libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev check postgresql
+ libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libcrypt-dev check postgresql
  postgresql-client ca-certificates tzdata"
 TC_DEPS_TEST="clang libclang-rt-14-dev python3 python3-croniter openssl protobuf-compiler"
 

@@ -43,6 +43,18 @@ static const struct cfg_opt cfg_opts[] = {
       "on SIGTERM, how long running tasks may finish before they are killed" },
     { "misfire_grace", CFG_DURATION, CFG_AT(misfire_grace_us), "10s",
       "how late a fire time may start and still count as on time (1s-1d)" },
+    { "listen", CFG_STRING, CFG_AT(listen), "127.0.0.1:8080",
+      "address of the API and pages: host:port, [v6]:port or :port for every address" },
+    { "api_url", CFG_STRING, CFG_AT(api_url), "",
+      "URL at which others reach this instance's API; empty means http://<listen>" },
+    { "http_threads", CFG_INT, CFG_AT(http_threads), "4",
+      "worker threads of the API, each with its own database connection (1-256)" },
+    { "max_body", CFG_INT, CFG_AT(max_body), "1048576",
+      "largest request body the API accepts, in bytes (1024-67108864)" },
+    { "session_ttl", CFG_DURATION, CFG_AT(session_ttl_us), "12h",
+      "a browser session ends after this long without a request (1m-30d)" },
+    { "cookie_secure", CFG_INT, CFG_AT(cookie_secure), "0",
+      "1: mark the session cookie Secure (the pages are served over HTTPS)" },
 };
 
 const struct cfg_opt *
@@ -79,6 +91,10 @@ static const struct {
     { "max_poll", 100000, INT64_C(3600000000) },
     { "grace", 0, INT64_C(86400000000) },
     { "misfire_grace", 1000000, INT64_C(86400000000) },
+    { "http_threads", 1, 256 },
+    { "max_body", 1024, 67108864 },
+    { "session_ttl", 60000000, INT64_C(2592000000000) },
+    { "cookie_secure", 0, 1 },
 };
 
 /* Check v against the bounds of opt; fills err and returns -1 if outside. */

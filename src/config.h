@@ -23,6 +23,12 @@ struct config {
     int64_t max_poll_us;  /* longest sleep between looks at the jobs table */
     int64_t grace_us;     /* on SIGTERM, how long running tasks may finish */
     int64_t misfire_grace_us; /* how late a fire time may start and still count */
+    char *listen;         /* owned; host:port of the API */
+    char *api_url;        /* owned; "" = http://<listen> */
+    int http_threads;     /* API worker threads */
+    int max_body;         /* bytes */
+    int64_t session_ttl_us;
+    int cookie_secure;    /* 0 or 1 */
     char *config_file;    /* owned; the file that was read, NULL if none */
     /* What config_load() was given, so that config_reload() can re-read the
      * same sources in the same order. */

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "clock.h"
 #include "db.h"
 #include "exec.h"
@@ -110,14 +111,17 @@ static void
 usage(FILE *out)
 {
     fprintf(out,
-            "usage: tablecron serve [--no-scheduler] [--instance-id ID] [--lease DURATION]\n"
-            "                       [--max-running N] [--batch N] [--max-poll DURATION]\n"
-            "                       [--grace DURATION] [config flags]\n"
+            "usage: tablecron serve [--no-scheduler] [--no-api] [--listen HOST:PORT]\n"
+            "                       [--instance-id ID] [--lease DURATION] [--max-running N]\n"
+            "                       [--batch N] [--max-poll DURATION] [--grace DURATION]\n"
+            "                       [config flags]\n"
             "\n"
             "Run a tablecron instance: it registers itself in the instances table and\n"
             "heartbeats every lease/3; its scheduler claims due jobs, runs them and\n"
-            "records every run in the executions table.\n"
-            "  --no-scheduler   do not claim or run jobs (heartbeat only)\n"
+            "records every run in the executions table; its HTTP server answers the\n"
+            "JSON API under /api/v1, /healthz and /readyz on the listen address.\n"
+            "  --no-scheduler   do not claim or run jobs (an API-only instance)\n"
+            "  --no-api         serve no HTTP (a worker-only instance)\n"
             "SIGTERM/SIGINT: stop claiming, let running tasks finish for the grace period,\n"
             "then kill them and release their jobs.  SIGHUP re-reads the configuration.\n");
 }
@@ -137,6 +141,42 @@ make_scheduler(const struct config *cfg, const char *instance_id, struct db *db)
     return scheduler_new(&opts, db);
 }
 
+/* The API on cfg->listen; its URL for the instances table into url. */
+static struct api *
+start_api(const struct config *cfg, char *url, size_t size)
+{
+    struct api_opts opts;
+    struct api *api;
+    char err[300];
+
+    memset(&opts, 0, sizeof(opts));
+    opts.listen = cfg->listen;
+    opts.threads = cfg->http_threads;
+    opts.max_body = (size_t)cfg->max_body;
+    opts.db = cfg->db;
+    opts.settings.session_ttl_s = cfg->session_ttl_us / 1000000;
+    opts.settings.cookie_secure = cfg->cookie_secure;
+    if ((api = api_start(&opts, err, sizeof(err))) == NULL) {
+        log_error("cannot serve the API", "error=%s", err);
+        return NULL;
+    }
+    if (cfg->api_url[0] != '\0') {
+        snprintf(url, size, "%s", cfg->api_url);
+    } else {
+        /* The bound port, so that "host:0" (tests) shows the real one. */
+        char host[256];
+        const char *colon = strrchr(cfg->listen, ':');
+        size_t hlen = colon != NULL ? (size_t)(colon - cfg->listen) : 0;
+
+        if (hlen >= sizeof(host))
+            hlen = sizeof(host) - 1;
+        memcpy(host, cfg->listen, hlen);
+        host[hlen] = '\0';
+        snprintf(url, size, "http://%s:%d", hlen > 0 ? host : "localhost", api_port(api));
+    }
+    return api;
+}
+
 int
 serve_main(struct config *cfg, int argc, char **argv)
 {
@@ -148,7 +188,9 @@ serve_main(struct config *cfg, int argc, char **argv)
     char instance_id[300]; /* a copy: a reload replaces cfg's strings */
     int64_t period_ms = cfg->lease_us / 3000;
     int64_t next_heartbeat, give_up_ms = INT64_MAX;
-    int registered = 0, no_scheduler = 0, stopping = 0;
+    int registered = 0, no_scheduler = 0, no_api = 0, stopping = 0;
+    struct api *api = NULL;
+    char api_url[300];
     int nfds = 1; /* entries of pfd the last poll() filled in */
     int rc = 1;
 
@@ -158,6 +200,8 @@ serve_main(struct config *cfg, int argc, char **argv)
             return 0;
         } else if (strcmp(argv[i], "--no-scheduler") == 0) {
             no_scheduler = 1;
+        } else if (strcmp(argv[i], "--no-api") == 0) {
+            no_api = 1;
         } else {
             fprintf(stderr, "tablecron serve: unknown argument '%s'\n", argv[i]);
             usage(stderr);
@@ -183,9 +227,13 @@ serve_main(struct config *cfg, int argc, char **argv)
         goto out;
     if (!no_scheduler && (sched = make_scheduler(cfg, instance_id, db)) == NULL)
         goto out;
+    if (!no_api && (api = start_api(cfg, api_url, sizeof(api_url))) == NULL)
+        goto out;
+    info.api_url = api != NULL ? api_url : NULL;
     signal_db = db;
-    log_info("starting", "instance=%s version=%s scheduler=%s max_running=%d", info.id,
-             PACKAGE_VERSION, sched != NULL ? "on" : "off", info.max_running);
+    log_info("starting", "instance=%s version=%s scheduler=%s max_running=%d api=%s", info.id,
+             PACKAGE_VERSION, sched != NULL ? "on" : "off", info.max_running,
+             api != NULL ? api_url : "off");
     if (db_connect(db, -1) < 0)
         goto stopped; /* interrupted by a signal while the database was away */
 
@@ -256,6 +304,7 @@ stopped:
     }
     rc = 0;
 out:
+    api_stop(api);
     signal_db = NULL;
     scheduler_free(sched);
     db_free(db);

@@ -110,3 +110,6 @@ done_testing() {
 pg_as() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 pg_stop() { pg_as "$TC_PGBIN/pg_ctl" -D "$TC_PGDATA" -m fast -w stop >/dev/null; }
 pg_start() { pg_as "$TC_PGBIN/pg_ctl" -D "$TC_PGDATA" -o "$TC_PGOPTS" -l "$TC_PGDIR/server.log" -w start >/dev/null; }
+
+# tc_api_url LOG: the API URL a `serve` wrote to LOG when starting ("" if off).
+tc_api_url() { sed -n 's/.*msg=starting .* api=\(http[^ ]*\).*/\1/p' "$1" | tail -n 1; }

@@ -6,8 +6,8 @@
 # in that directory only (no TCP port, so parallel runs never collide) and is
 # stopped and removed when the test ends, whatever happened to the test.
 # The test sees PGHOST/PGPORT/PGUSER/PGDATABASE (so libpq and psql reach the
-# server with no arguments) and TC_PGDATA/TC_PGBIN/TC_PGOPTS to stop, restart
-# or inspect it.  As root the server runs as the postgres user.
+# server with no arguments), TC_PGDATA/TC_PGBIN/TC_PGOPTS to stop, restart
+# or inspect it, and TABLECRON_LISTEN=127.0.0.1:0.  As root the server runs as the postgres user.
 #
 # Run one test by hand (from the build directory):
 #   make check TESTS=tests/integration/migrate.sh
@@ -83,6 +83,10 @@ export TC_PGBIN
 PGOPTIONS=
 export PGOPTIONS
 unset PGPASSWORD PGSERVICE PGSSLMODE 2>/dev/null || true
+# Tests run side by side: every `serve` gets a free port for its API
+# (instances.api_url and the "starting" log line tell which).
+TABLECRON_LISTEN=127.0.0.1:0
+export TABLECRON_LISTEN
 "$pgbin/createdb" tablecron_test || { echo "Bail out! createdb failed"; exit 1; }
 
 bash "$@"

@@ -1,7 +1,7 @@
 # migrate.sh - tablecron migrate: creates the schema, is idempotent, safe
 # when run concurrently, reports status, refuses edited or broken files.
 . "$TC_SRCDIR/tests/lib.sh"
-plan 17
+plan 18
 
 # pg_dump marks its output with a random \restrict key: leave that out.
 schema_dump() { pg_dump -s tablecron_test | grep -v '^\\\(un\)\?restrict' | md5sum; }
@@ -10,7 +10,11 @@ run_status 0 "migrate --status works on an empty database" "$TABLECRON" migrate 
 like "$TC_OUT" '^pending +- +0001_init\.sql' "--status lists 0001 as pending"
 
 run_ok "migrate creates the schema" "$TABLECRON" migrate
-like "$TC_OUT" 'msg="schema is up to date" applied=1' "migrate says what it applied"
+newest=$(ls "$TC_SRCDIR"/migrations/[0-9][0-9][0-9][0-9]_*.sql | sed 's|.*/||' | sort | tail -n 1)
+nfiles=$(ls "$TC_SRCDIR"/migrations/[0-9][0-9][0-9][0-9]_*.sql | wc -l)
+like "$TC_OUT" "msg=\"schema is up to date\" applied=$nfiles" "migrate says what it applied"
+is "$(sed -n 's/^#define MIGRATE_SCHEMA_VERSION //p' "$TC_SRCDIR/src/migrate.h")" "$((10#${newest%%_*}))" \
+    "MIGRATE_SCHEMA_VERSION (what /readyz asks for) is the newest migration, $newest"
 is "$(q "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename IN
         ('departments','users','memberships','api_tokens','sessions','jobs','executions',
          'instances','audit_log','schema_migrations')")" 10 "all ten tables exist"
@@ -35,20 +39,20 @@ p2=$!
 wait $p1; s1=$?
 wait $p2; s2=$?
 is "$s1 $s2" "0 0" "two concurrent migrate runs both succeed"
-is "$(q 'SELECT count(*), count(DISTINCT version) FROM schema_migrations' -d concurrent)" "1|1" \
+is "$(q 'SELECT count(*), count(DISTINCT version) FROM schema_migrations' -d concurrent)" "$nfiles|$nfiles" \
     "each migration was applied once"
 
 # A new migration that fails leaves nothing behind and stops the run.
 cp -r "$TC_SRCDIR/migrations" "$TC_TMP/mig"
 chmod -R u+w "$TC_TMP/mig"
-printf 'CREATE TABLE half_done (x int);\nSELECT no_such_function();\n' >"$TC_TMP/mig/0002_broken.sql"
+printf 'CREATE TABLE half_done (x int);\nSELECT no_such_function();\n' >"$TC_TMP/mig/9998_broken.sql"
 run_status 1 "a failing migration makes migrate fail" \
     "$TABLECRON" migrate --migrations-dir "$TC_TMP/mig"
 is "$(q "SELECT to_regclass('half_done') IS NULL, (SELECT count(*) FROM schema_migrations)")" \
-    "t|1" "nothing of the failing migration was applied"
+    "t|$nfiles" "nothing of the failing migration was applied"
 
 # A released file that was edited afterwards is reported, not skipped.
-rm "$TC_TMP/mig/0002_broken.sql"
+rm "$TC_TMP/mig/9998_broken.sql"
 echo "-- edited" >>"$TC_TMP/mig/0001_init.sql"
 run_status 1 "an edited released migration is refused" \
     "$TABLECRON" migrate --migrations-dir "$TC_TMP/mig"

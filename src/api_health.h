@@ -1,0 +1,10 @@
+/* api_health.h - liveness and readiness for load balancers and systemd. */
+#ifndef TC_API_HEALTH_H
+#define TC_API_HEALTH_H
+
+#include "api.h"
+
+void api_healthz(struct api_call *call); /* the process answers */
+void api_readyz(struct api_call *call);  /* database reachable, schema current */
+
+#endif

@@ -1,0 +1,56 @@
+/* api_routes.c - every route of the API and the permission it needs.
+ *
+ * This table is the only way into a handler (api.c), so a route cannot
+ * exist without a permission.  PERM_JOB_*, PERM_EXEC_* and PERM_DEPT_*
+ * are checked against the {id} of the path before the handler runs (404
+ * for what the caller cannot see); handlers whose department comes from
+ * the body (creating a job, moving one) check it themselves with
+ * api_role_in().
+ */
+#include <autoconfig.h>
+
+#include "api.h"
+#include "api_admin.h"
+#include "api_auth.h"
+#include "api_executions.h"
+#include "api_health.h"
+#include "api_jobs.h"
+
+#define V1 API_PREFIX
+
+const struct api_route api_routes[] = {
+    { "GET", "/healthz", api_healthz, PERM_OPEN },
+    { "GET", "/readyz", api_readyz, PERM_PUBLIC },
+
+    { "POST", V1 "/login", api_login, PERM_PUBLIC },
+    { "POST", V1 "/logout", api_logout, PERM_USER },
+    { "GET", V1 "/me", api_me, PERM_USER },
+
+    { "GET", V1 "/jobs", api_jobs_list, PERM_USER },
+    { "POST", V1 "/jobs", api_job_create, PERM_USER }, /* manager of the body's department */
+    { "GET", V1 "/jobs/{id}", api_job_get, PERM_JOB_VIEW },
+    { "PATCH", V1 "/jobs/{id}", api_job_update, PERM_JOB_MANAGE }, /* and of a new department */
+    { "DELETE", V1 "/jobs/{id}", api_job_delete, PERM_JOB_MANAGE },
+    { "POST", V1 "/jobs/{id}/run", api_job_run, PERM_JOB_OPERATE },
+    { "POST", V1 "/jobs/{id}/pause", api_job_pause, PERM_JOB_OPERATE },
+    { "POST", V1 "/jobs/{id}/resume", api_job_resume, PERM_JOB_OPERATE },
+    { "POST", V1 "/jobs/{id}/kill", api_job_kill, PERM_JOB_OPERATE },
+
+    { "GET", V1 "/executions", api_executions_list, PERM_USER },
+    { "GET", V1 "/executions/{id}", api_execution_get, PERM_EXEC_VIEW },
+    { "GET", V1 "/instances", api_instances_list, PERM_USER },
+    { "GET", V1 "/cron/next", api_cron_next, PERM_USER },
+
+    { "GET", V1 "/departments", api_departments_list, PERM_USER },
+    { "POST", V1 "/departments", api_department_create, PERM_ADMIN },
+    { "PUT", V1 "/departments/{id}/members/{login}", api_member_put, PERM_DEPT_MANAGE },
+    { "DELETE", V1 "/departments/{id}/members/{login}", api_member_delete, PERM_DEPT_MANAGE },
+    { "GET", V1 "/users", api_users_list, PERM_USER },
+    { "POST", V1 "/users", api_user_create, PERM_ADMIN },
+    { "GET", V1 "/tokens", api_tokens_list, PERM_USER },
+    { "POST", V1 "/tokens", api_token_create, PERM_USER },
+    { "DELETE", V1 "/tokens/{id}", api_token_delete, PERM_USER }, /* the caller's own */
+    { "GET", V1 "/audit", api_audit_list, PERM_USER }, /* rows of the caller's departments */
+};
+
+const size_t api_route_count = sizeof(api_routes) / sizeof(api_routes[0]);
