@@ -16,6 +16,7 @@
 #include "api.h"
 #include "clock.h"
 #include "log.h"
+#include "metrics.h"
 
 #define SESSION_COOKIE "tablecron_session"
 #define DB_CONNECT_TRIES_MS 2000
@@ -524,6 +525,7 @@ dispatch(void *ctx, const struct http_request *req, struct http_response *resp)
     if (!call.answered)
         api_error(&call, 500, "internal", NULL, "the handler gave no answer");
 out:
+    metrics_http_request(route != NULL ? route->pattern : NULL, resp->status);
     if (resp->status >= 500)
         log_warn("request failed", "method=%s path=%s status=%d ms=%lld", req->method, req->path,
                  resp->status, (long long)(monotonic_ms() - started));

@@ -1,4 +1,4 @@
-/* api_health.c - GET /healthz and GET /readyz, without authentication.
+/* api_health.c - GET /healthz, /readyz and /metrics, without authentication.
  *
  * /healthz needs nothing but a worker thread: it says the process is up.
  * /readyz asks the database whether it answers and carries the schema this
@@ -10,7 +10,9 @@
 #include <stdio.h>
 
 #include "api_health.h"
+#include "metrics.h"
 #include "migrate.h"
+#include "strbuf.h"
 
 void
 api_healthz(struct api_call *call)
@@ -44,4 +46,21 @@ api_readyz(struct api_call *call)
         return;
     }
     api_reply(call, 200, json_pack("{s:s, s:I}", "status", "ready", "schema", (json_int_t)have));
+}
+
+/* Prometheus text; counts only (no job names), so it needs no sign-in. */
+void
+api_metrics(struct api_call *call)
+{
+    struct strbuf text = STRBUF_INIT;
+
+    if (metrics_render(&text) < 0 ||
+        http_set_body(call->resp, 200, "text/plain; version=0.0.4; charset=utf-8",
+                      strbuf_str(&text), text.len) < 0) {
+        strbuf_reset(&text);
+        api_error(call, 500, "internal", NULL, "out of memory");
+        return;
+    }
+    strbuf_reset(&text);
+    call->answered = 1;
 }

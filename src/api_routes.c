@@ -21,6 +21,7 @@
 const struct api_route api_routes[] = {
     { "GET", "/healthz", api_healthz, PERM_OPEN },
     { "GET", "/readyz", api_readyz, PERM_PUBLIC },
+    { "GET", "/metrics", api_metrics, PERM_OPEN },
 
     { "POST", V1 "/login", api_login, PERM_PUBLIC },
     { "POST", V1 "/logout", api_logout, PERM_USER },

@@ -15,6 +15,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -276,6 +277,7 @@ check_result(struct db *db, PGresult *res, const char *sql)
     if (PQstatus(db->conn) != CONNECTION_OK)
         cls = DB_ERR_CONNECTION;
     set_last(db, cls, sqlstate, primary);
+    metrics_add(METRIC_DB_ERRORS, 1);
 
     /* Constraint violations are expected answers (the caller turns them into
      * a user-facing error); everything else is worth a warning. */

@@ -25,6 +25,7 @@
 #include "clock.h"
 #include "lease.h"
 #include "log.h"
+#include "metrics.h"
 #include "runpool.h"
 #include "schedule.h"
 #include "scheduler.h"
@@ -46,7 +47,6 @@ struct scheduler {
     struct db *db;              /* borrowed */
     struct runpool *pool;       /* owned */
     struct cache_slot cache[SCHED_CACHE_SLOTS];
-    struct scheduler_stats stats;
     int64_t next_claim_ms, next_renew_ms, next_reap_ms, next_unscheduled_ms;
     int64_t db_retry_at_ms;     /* after a database error, wait until then */
     int reaped_own;             /* start-up take-over of our old leases done */
@@ -315,6 +315,8 @@ release_finished(struct scheduler *s, int64_t now)
                      (long long)run->job.execution_id, r.status, code,
                      (long long)(now - run->started_ms), r.retry ? "scheduled" : "no");
         }
+        if (run->end != RUN_END_NOT_RUN)
+            metrics_execution(run->job.kind, rc == 0 ? "abandoned" : r.status);
         runpool_remove(s->pool, i);
         s->next_claim_ms = now; /* a slot is free */
     }
@@ -343,8 +345,9 @@ renew(struct scheduler *s, int64_t now)
     }
     for (int i = 0; i < n; i++) {
         struct run *run = runpool_at(s->pool, i);
+        metrics_add(METRIC_LEASE_RENEWALS, held[i].still_held ? 1 : 0);
         if (!held[i].still_held && run->state != RUN_DONE && run->state != RUN_LOST) {
-            s->stats.leases_lost++;
+            metrics_add(METRIC_LEASES_LOST, 1);
             log_warn("lease lost, killing the task", "job=%s exec=%lld", run->job.name,
                      (long long)run->job.execution_id);
             runpool_stop(s->pool, run->job.id, RUN_END_LOST, now, 0);
@@ -382,7 +385,7 @@ reap(struct scheduler *s, int64_t now, const char *mine)
             break;
         }
         if (rc == 1) {
-            s->stats.takeovers++;
+            metrics_add(METRIC_TAKEOVERS, 1);
             log_warn("took over a job from an instance that stopped renewing its lease",
                      "job_id=%lld dead_owner=%s scheduled_for=%lld attempt=%d retry=%s",
                      (long long)j->id, j->lease_owner, (long long)j->scheduled_for_s, j->attempt,
@@ -473,7 +476,7 @@ decide(struct scheduler *s, const struct due_job *j, int64_t db_now_s, struct cl
     schedule_misfire(sched, j->misfire_once ? SCHEDULE_MISFIRE_ONCE : SCHEDULE_MISFIRE_SKIP,
                      j->due_s, db_now_s, s->opts.misfire_grace_us / 1000000, &plan);
     if (plan.skipped > 0) {
-        s->stats.misfires_skipped += (uint64_t)plan.skipped;
+        metrics_add(METRIC_MISFIRES_SKIPPED, (uint64_t)plan.skipped);
         log_info("skipped missed fire times", "job_id=%lld skipped=%lld more=%s policy=%s",
                  (long long)j->id, (long long)plan.skipped, plan.skipped_more ? "yes" : "no",
                  j->misfire_once ? "once" : "skip");
@@ -546,13 +549,15 @@ claim_round(struct scheduler *s, int64_t now)
         db_failed(s, now);
         goto out;
     }
-    s->stats.claims_won += (uint64_t)nwon;
-    s->stats.cas_misses += (uint64_t)(nreqs - nwon);
+    metrics_add(METRIC_CLAIMS_WON, (uint64_t)nwon);
+    metrics_add(METRIC_CAS_MISSES, (uint64_t)(nreqs - nwon));
     if (nreqs > 0)
         log_debug("claim round", "due=%d tried=%d won=%d missed=%d", set.count, nreqs, nwon,
                   nreqs - nwon);
-    for (int i = 0; i < nwon; i++)
+    for (int i = 0; i < nwon; i++) {
+        metrics_start_lag(set.db_now_ms - won[i].scheduled_for_s * 1000);
         runpool_start(s->pool, &won[i], now);
+    }
     /* More may be due (a full batch, misses, skipped rows): look again now. */
     s->next_claim_ms = now;
 out:
@@ -585,6 +590,7 @@ scheduler_tick(struct scheduler *s, const struct pollfd *fds, int nfds)
         notified = 1;
     runpool_service(s->pool, now, fds, nfds);
     release_finished(s, now);
+    metrics_set_running(runpool_count(s->pool));
 
     if (s->shutting_down) {
         if (runpool_count(s->pool) > 0 && now >= s->shutdown_kill_ms) {
@@ -651,10 +657,4 @@ int
 scheduler_running(const struct scheduler *s)
 {
     return runpool_count(s->pool);
-}
-
-void
-scheduler_get_stats(const struct scheduler *s, struct scheduler_stats *out)
-{
-    *out = s->stats;
 }

@@ -24,13 +24,6 @@ struct scheduler_opts {
     int64_t misfire_grace_us;
 };
 
-struct scheduler_stats {
-    uint64_t claims_won;
-    uint64_t cas_misses;      /* rows another instance took between fetch and claim */
-    uint64_t leases_lost;
-    uint64_t takeovers;       /* dead owners' jobs taken over */
-    uint64_t misfires_skipped;
-};
 
 struct scheduler; /* opaque */
 
@@ -53,6 +46,5 @@ void scheduler_shutdown(struct scheduler *s);
 int scheduler_idle(const struct scheduler *s);
 
 int scheduler_running(const struct scheduler *s);
-void scheduler_get_stats(const struct scheduler *s, struct scheduler_stats *out);
 
 #endif
