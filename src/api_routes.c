@@ -12,6 +12,7 @@
 #include "api.h"
 #include "api_admin.h"
 #include "api_auth.h"
+#include "api_callbacks.h"
 #include "api_executions.h"
 #include "api_health.h"
 #include "api_jobs.h"
@@ -39,6 +40,7 @@ const struct api_route api_routes[] = {
 
     { "GET", V1 "/executions", api_executions_list, PERM_USER },
     { "GET", V1 "/executions/{id}", api_execution_get, PERM_EXEC_VIEW },
+    { "POST", V1 "/executions/{id}/progress", api_execution_report, PERM_EXEC_REPORT },
     { "GET", V1 "/instances", api_instances_list, PERM_USER },
     { "GET", V1 "/cron/next", api_cron_next, PERM_USER },
 

@@ -24,7 +24,7 @@ static const char SQL_FETCH_DUE[] =
     "SELECT id, version, floor(extract(epoch FROM next_time))::bigint,"
     " floor(extract(epoch FROM scheduled_for))::bigint, attempt, max_retries, retry_backoff_s,"
     " misfire_policy = 'once', schedule, timezone, NULL,"
-    " floor(extract(epoch FROM now()) * 1000)::bigint"
+    " floor(extract(epoch FROM now()) * 1000)::bigint, false"
     " FROM jobs WHERE status = 'waiting' AND next_time <= now() AND schedule_error IS NULL"
     " ORDER BY next_time LIMIT $1";
 
@@ -32,22 +32,26 @@ static const char SQL_FETCH_EXPIRED[] =
     "SELECT id, version, floor(extract(epoch FROM lease_until))::bigint,"
     " floor(extract(epoch FROM scheduled_for))::bigint, attempt, max_retries, retry_backoff_s,"
     " misfire_policy = 'once', schedule, timezone, lease_owner,"
-    " floor(extract(epoch FROM now()) * 1000)::bigint"
-    " FROM jobs WHERE status = 'running' AND lease_until < now()"
+    " floor(extract(epoch FROM now()) * 1000)::bigint, awaiting_callback"
+    " FROM jobs WHERE status = 'running'"
+    "  AND (lease_until < now() OR (awaiting_callback AND kill_requested_at IS NOT NULL))"
     " ORDER BY lease_until LIMIT $1";
 
-/* At start-up: leases this instance id held before a restart are dead. */
+/* At start-up: leases this instance id held before a restart are dead
+ * (but not the tasks it left awaiting their callback: nothing of them was
+ * in the old process). */
 static const char SQL_FETCH_MINE[] =
     "SELECT id, version, floor(extract(epoch FROM lease_until))::bigint,"
     " floor(extract(epoch FROM scheduled_for))::bigint, attempt, max_retries, retry_backoff_s,"
     " misfire_policy = 'once', schedule, timezone, lease_owner,"
-    " floor(extract(epoch FROM now()) * 1000)::bigint"
-    " FROM jobs WHERE status = 'running' AND lease_owner = $2 LIMIT $1";
+    " floor(extract(epoch FROM now()) * 1000)::bigint, false"
+    " FROM jobs WHERE status = 'running' AND lease_owner = $2 AND NOT awaiting_callback"
+    " LIMIT $1";
 
 static const char SQL_FETCH_UNSCHEDULED[] =
     "SELECT id, version, NULL, NULL, attempt, max_retries, retry_backoff_s,"
     " misfire_policy = 'once', schedule, timezone, NULL,"
-    " floor(extract(epoch FROM now()) * 1000)::bigint"
+    " floor(extract(epoch FROM now()) * 1000)::bigint, false"
     " FROM jobs WHERE status = 'waiting' AND next_time IS NULL AND schedule_error IS NULL"
     " LIMIT $1";
 
@@ -67,7 +71,8 @@ static const char SQL_CLAIM[] =
     "  AS x(id, version, sched, attempt)"
     " WHERE j.id = x.id AND j.version = x.version AND j.status = 'waiting'"
     " RETURNING j.id, j.version, j.scheduled_for, j.attempt, j.timeout_s, j.max_retries,"
-    "  j.retry_backoff_s, j.name, j.kind, j.config::text AS config, j.schedule, j.timezone),"
+    "  j.retry_backoff_s, j.name, j.kind, j.config::text AS config, j.schedule, j.timezone,"
+    "  j.resume_params::text AS resume_params),"
     " e AS ("
     " INSERT INTO executions (job_id, scheduled_for, attempt, instance_id)"
     " SELECT id, scheduled_for, attempt, $1 FROM c"
@@ -75,7 +80,8 @@ static const char SQL_CLAIM[] =
     " RETURNING id, job_id)"
     " SELECT c.id, c.version, coalesce(e.id, 0),"
     "  floor(extract(epoch FROM c.scheduled_for))::bigint, c.attempt, c.timeout_s,"
-    "  c.max_retries, c.retry_backoff_s, c.name, c.kind, c.config, c.schedule, c.timezone"
+    "  c.max_retries, c.retry_backoff_s, c.name, c.kind, c.config, c.schedule, c.timezone,"
+    "  c.resume_params"
     " FROM c LEFT JOIN e ON e.job_id = c.id";
 
 /* The job's next state after a run, shared by release and reap: $retry,
@@ -92,7 +98,8 @@ static const char SQL_CLAIM[] =
     " attempt = CASE WHEN " retry "::bool THEN " attempt "::int ELSE 1 END,"               \
     " scheduled_for = CASE WHEN " retry "::bool"                                           \
     "  THEN to_timestamp(" retry_for "::bigint) ELSE NULL END,"                            \
-    " kill_requested_at = NULL, pause_requested = false"
+    " kill_requested_at = NULL, pause_requested = false, awaiting_callback = false,"    \
+    " resume_params = CASE WHEN " retry "::bool THEN resume_params END"
 
 /* A schedule edited while the job ran: the next fire time we computed from
  * the old one is wrong, so leave next_time NULL for an instance to compute
@@ -157,6 +164,54 @@ static const char SQL_RESCHEDULE[] =
 static const char SQL_SCHEDULE_ERROR[] =
     "UPDATE jobs SET schedule_error = $3 WHERE id = $1 AND version = $2 AND status = 'waiting'";
 
+/* Long-running HTTP tasks (0003_callbacks.sql).  The secrets of a claim
+ * round's HTTP tasks, stored hashed before any request goes out, so that a
+ * report can never arrive before its secret is known. */
+static const char SQL_CALLBACK_TOKENS[] =
+    "UPDATE executions e SET callback_token_hash = encode(sha256(convert_to(t.tok, 'UTF8')), 'hex')"
+    " FROM unnest($1::bigint[], $2::text[]) AS t(id, tok)"
+    " WHERE e.id = t.id AND e.status = 'running'";
+
+/* The task answered 202: let go of the job without finishing it.  From now
+ * on its reports renew lease_until (api_callbacks.c) and reap finishes it. */
+static const char SQL_DETACH[] =
+    "WITH j AS ("
+    " UPDATE jobs SET awaiting_callback = true, version = version + 1,"
+    /* A result reported before the 202 came back: finish at once. */
+    "  lease_until = now() + CASE WHEN EXISTS (SELECT 1 FROM executions"
+    "   WHERE id = $4 AND status <> 'running') THEN interval '0' ELSE timeout_s * interval '1 second' END"
+    " WHERE id = $1 AND version = $2 AND lease_owner = $3 AND status = 'running'"
+    " RETURNING id),"
+    " e AS ("
+    " UPDATE executions SET output = $5, exit_code = $6::int, progress = coalesce(progress, 0)"
+    " WHERE id = $4 AND status = 'running' AND EXISTS (SELECT 1 FROM j)"
+    " RETURNING id)"
+    " SELECT (SELECT count(*) FROM j)";
+
+/* What the task reported for the job's current fire time and attempt. */
+static const char SQL_CALLBACK_OUTCOME[] =
+    "SELECT e.id, e.status, j.kill_requested_at IS NOT NULL, j.resume_params IS NOT NULL,"
+    " j.timeout_s"
+    " FROM jobs j JOIN executions e ON e.job_id = j.id AND e.scheduled_for = j.scheduled_for"
+    "  AND e.attempt = j.attempt"
+    " WHERE j.id = $1 AND j.awaiting_callback";
+
+/* Finish a job awaiting its callback: a report moves the version, so the
+ * outcome read above is still the truth when this CAS succeeds. */
+static const char SQL_REAP_CALLBACK[] =
+    "WITH j AS ("
+    " UPDATE jobs SET"
+    NEXT_STATE("$3", "$4", "CASE WHEN (schedule, timezone) = ($11, $12) THEN $5::bigint END",
+               "$6", "$7", "$11", "$12")
+    " WHERE id = $1 AND version = $2 AND status = 'running' AND awaiting_callback"
+    "  AND (lease_until < now() OR kill_requested_at IS NOT NULL)"
+    " RETURNING id),"
+    " e AS ("
+    " UPDATE executions SET status = $9, finished_at = greatest(now(), started_at), error = $10"
+    " WHERE id = $8 AND status = 'running' AND EXISTS (SELECT 1 FROM j)"
+    " RETURNING id)"
+    " SELECT (SELECT count(*) FROM j)";
+
 static char *
 dup_value(const PGresult *res, int row, int col)
 {
@@ -210,6 +265,7 @@ fetch(struct db *db, const char *sql, int limit, const char *mine, struct due_se
         j->timezone = dup_value(res, i, 9);
         j->lease_owner = dup_value(res, i, 10);
         out->db_now_ms = db_get_int64(res, i, 11, 0);
+        j->awaiting_callback = db_get_bool(res, i, 12);
         out->count++;
         if (j->schedule == NULL || j->timezone == NULL)
             goto out;
@@ -256,15 +312,23 @@ claim_earliest(struct db *db, int64_t *earliest_ms, int64_t *db_now_ms)
 }
 
 void
+claimed_job_clear(struct claimed_job *job)
+{
+    free(job->name);
+    free(job->kind);
+    free(job->config);
+    free(job->schedule);
+    free(job->timezone);
+    free(job->resume_params);
+    free(job->callback_token);
+    memset(job, 0, sizeof(*job));
+}
+
+void
 claimed_jobs_free(struct claimed_job *jobs, int n)
 {
-    for (int i = 0; jobs != NULL && i < n; i++) {
-        free(jobs[i].name);
-        free(jobs[i].kind);
-        free(jobs[i].config);
-        free(jobs[i].schedule);
-        free(jobs[i].timezone);
-    }
+    for (int i = 0; jobs != NULL && i < n; i++)
+        claimed_job_clear(&jobs[i]);
     free(jobs);
 }
 
@@ -321,6 +385,7 @@ claim_batch(struct db *db, const char *me, int64_t lease_us, const struct claim_
         c->config = dup_value(res, i, 10);
         c->schedule = dup_value(res, i, 11);
         c->timezone = dup_value(res, i, 12);
+        c->resume_params = dup_value(res, i, 13); /* NULL: none */
         if (!c->name || !c->kind || !c->config || !c->schedule || !c->timezone)
             goto out;
     }
@@ -451,4 +516,90 @@ claim_unclaim(struct db *db, const char *me, int64_t id, int64_t version)
     done = db_get_int64(res, 0, 0, 0) > 0;
     PQclear(res);
     return done;
+}
+
+int
+claim_set_callback_tokens(struct db *db, const int64_t *execution_ids, char *const *tokens, int n)
+{
+    struct strbuf ids = STRBUF_INIT, toks = STRBUF_INIT;
+    int rc = -1;
+
+    for (int i = 0; i < n; i++) {
+        /* Tokens are URL-safe base64: no quoting needed in an array literal. */
+        strbuf_printf(&ids, "%s%lld", i == 0 ? "{" : ",", (long long)execution_ids[i]);
+        strbuf_printf(&toks, "%s%s", i == 0 ? "{" : ",", tokens[i]);
+    }
+    strbuf_puts(&ids, "}");
+    strbuf_puts(&toks, "}");
+    if (!strbuf_failed(&ids) && !strbuf_failed(&toks))
+        rc = db_exec(db, SQL_CALLBACK_TOKENS, DB_PARAMS(strbuf_str(&ids), strbuf_str(&toks)));
+    strbuf_reset(&ids);
+    strbuf_reset(&toks);
+    return rc;
+}
+
+int
+claim_detach(struct db *db, const char *me, const struct release *r)
+{
+    char id[24], version[24], exec_id[24], exit_code[16];
+    PGresult *res;
+    int detached;
+
+    snprintf(id, sizeof(id), "%lld", (long long)r->id);
+    snprintf(version, sizeof(version), "%lld", (long long)r->version);
+    snprintf(exec_id, sizeof(exec_id), "%lld", (long long)r->execution_id);
+    snprintf(exit_code, sizeof(exit_code), "%d", r->exit_code);
+    res = db_query(db, SQL_DETACH,
+                   DB_PARAMS(id, version, me, exec_id, r->output != NULL ? r->output : "",
+                             r->has_exit_code ? exit_code : NULL));
+    if (res == NULL)
+        return -1;
+    detached = db_get_int64(res, 0, 0, 0) > 0;
+    PQclear(res);
+    return detached;
+}
+
+int
+claim_callback_outcome(struct db *db, int64_t job_id, struct callback_outcome *out)
+{
+    char id[24];
+    PGresult *res;
+    int found;
+
+    memset(out, 0, sizeof(*out));
+    snprintf(id, sizeof(id), "%lld", (long long)job_id);
+    if ((res = db_query(db, SQL_CALLBACK_OUTCOME, DB_PARAMS(id))) == NULL)
+        return -1;
+    found = PQntuples(res) == 1;
+    if (found) {
+        out->execution_id = db_get_int64(res, 0, 0, 0);
+        snprintf(out->status, sizeof(out->status), "%s", PQgetvalue(res, 0, 1));
+        out->kill_requested = db_get_bool(res, 0, 2);
+        out->resume = db_get_bool(res, 0, 3);
+        out->timeout_s = (int)db_get_int64(res, 0, 4, 0);
+    }
+    PQclear(res);
+    return found;
+}
+
+int
+claim_reap_callback(struct db *db, const struct due_job *job, const struct release *next)
+{
+    char id[24], version[24], exec_id[24];
+    struct next_text t;
+    PGresult *res;
+    int reaped;
+
+    snprintf(id, sizeof(id), "%lld", (long long)job->id);
+    snprintf(version, sizeof(version), "%lld", (long long)job->version);
+    snprintf(exec_id, sizeof(exec_id), "%lld", (long long)next->execution_id);
+    next_text(next, &t);
+    res = db_query(db, SQL_REAP_CALLBACK,
+                   DB_PARAMS(id, version, t.retry, t.delay, t.next_p, t.attempt, t.retry_for_p,
+                             exec_id, next->status, next->error, job->schedule, job->timezone));
+    if (res == NULL)
+        return -1;
+    reaped = db_get_int64(res, 0, 0, 0) > 0;
+    PQclear(res);
+    return reaped;
 }

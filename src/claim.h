@@ -34,6 +34,7 @@ struct due_job {
     char *schedule;          /* owned */
     char *timezone;          /* owned */
     char *lease_owner;       /* owned; expired ones only, else NULL */
+    int awaiting_callback;   /* expired ones: a 202 task whose reports stopped or ended */
 };
 
 struct due_set {
@@ -84,6 +85,8 @@ struct claimed_job {
     char *config;            /* owned; JSON text */
     char *schedule;          /* owned */
     char *timezone;          /* owned */
+    char *resume_params;     /* owned; JSON a "rebalance" report left for this attempt, or NULL */
+    char *callback_token;    /* owned; an HTTP task's secret for its reports, or NULL */
 };
 
 /*
@@ -96,6 +99,7 @@ int claim_batch(struct db *db, const char *me, int64_t lease_us, const struct cl
                 int nreqs, struct claimed_job **won, int *nwon) TC_MUST_CHECK;
 
 void claimed_jobs_free(struct claimed_job *jobs, int n);
+void claimed_job_clear(struct claimed_job *job); /* frees its strings */
 
 /*
  * Move a waiting job to its next fire time without running it (a skipped
@@ -159,5 +163,38 @@ int claim_reap(struct db *db, const struct due_job *job, const char *mine,
  * not ours any more, -1 on error.
  */
 int claim_unclaim(struct db *db, const char *me, int64_t id, int64_t version) TC_MUST_CHECK;
+
+/*
+ * Long-running HTTP tasks (a 202 answer; see 0003_callbacks.sql).
+ *
+ * Store the hashes of the secrets given to a claim round's HTTP tasks
+ * (before their requests go out).
+ */
+int claim_set_callback_tokens(struct db *db, const int64_t *execution_ids, char *const *tokens,
+                              int n) TC_MUST_CHECK;
+
+/* The task answered 202: mark the job awaiting its callback, with a lease
+ * of timeout_s that its reports renew, and keep the execution running with
+ * the answer's body as output.  1 done, 0 the lease was lost, -1 error. */
+int claim_detach(struct db *db, const char *me, const struct release *r) TC_MUST_CHECK;
+
+struct callback_outcome {
+    int64_t execution_id;
+    char status[16];    /* running (no result reported), succeeded, failed, abandoned */
+    int kill_requested;
+    int resume;         /* a "rebalance" report left resume_params */
+    int timeout_s;
+};
+
+/* Read what a job awaiting its callback ended with: 1 found, 0 not (any
+ * more) awaiting, -1 error. */
+int claim_callback_outcome(struct db *db, int64_t job_id, struct callback_outcome *out)
+    TC_MUST_CHECK;
+
+/* Finish it: the job moves on as after a release (next), and an execution
+ * still running (no result reported, or killed) gets next->status and
+ * next->error.  Fenced by job->version, which every report moves. */
+int claim_reap_callback(struct db *db, const struct due_job *job, const struct release *next)
+    TC_MUST_CHECK;
 
 #endif

@@ -39,7 +39,7 @@ build_env(const struct shell_config *cfg, const struct exec_context *ctx)
 
     while (cfg->env[n] != NULL)
         n++;
-    if ((env = calloc(n + 6, sizeof(char *))) == NULL)
+    if ((env = calloc(n + 7, sizeof(char *))) == NULL)
         return NULL;
     for (; i < n; i++)
         env[i] = cfg->env[i];
@@ -49,7 +49,9 @@ build_env(const struct shell_config *cfg, const struct exec_context *ctx)
         asprintf(&env[i++], "TABLECRON_JOB_ID=%lld", (long long)ctx->job_id) < 0 ||
         asprintf(&env[i++], "TABLECRON_EXECUTION_ID=%lld", (long long)ctx->execution_id) < 0 ||
         asprintf(&env[i++], "TABLECRON_SCHEDULED_FOR=%s", when) < 0 ||
-        asprintf(&env[i++], "TABLECRON_ATTEMPT=%d", ctx->attempt) < 0) {
+        asprintf(&env[i++], "TABLECRON_ATTEMPT=%d", ctx->attempt) < 0 ||
+        (ctx->resume_params != NULL &&
+         asprintf(&env[i++], "TABLECRON_RESUME=%s", ctx->resume_params) < 0)) {
         env[i - 1] = NULL;
         for (size_t j = n; j < i - 1; j++)
             free(env[j]);
@@ -130,6 +132,20 @@ exec_start(struct net *net, const char *kind, const char *config_json,
     return run;
 }
 
+/* A header whose value may be long (JSON, URLs). */
+static int
+add_header(struct curl_slist **list, const char *name, const char *value)
+{
+    char *line;
+    int rc;
+
+    if (asprintf(&line, "%s: %s", name, value) < 0)
+        return -1;
+    rc = net_header_add(list, line);
+    free(line);
+    return rc;
+}
+
 int
 exec_identity_headers(const struct exec_context *ctx, struct curl_slist **list)
 {
@@ -142,7 +158,15 @@ exec_identity_headers(const struct exec_context *ctx, struct curl_slist **list)
     if (net_header_add(list, line) < 0)
         return -1;
     snprintf(line, sizeof(line), "X-Tablecron-Attempt: %d", ctx->attempt);
-    return net_header_add(list, line);
+    if (net_header_add(list, line) < 0)
+        return -1;
+    if (ctx->resume_params != NULL && add_header(list, "X-Tablecron-Resume", ctx->resume_params) < 0)
+        return -1;
+    if (ctx->callback_url != NULL &&
+        (add_header(list, "X-Tablecron-Callback", ctx->callback_url) < 0 ||
+         add_header(list, "X-Tablecron-Token", ctx->callback_token) < 0))
+        return -1;
+    return 0;
 }
 
 int

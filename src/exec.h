@@ -26,6 +26,9 @@ struct exec_context {
     int64_t scheduled_for_s;
     int attempt;
     int timeout_s;          /* the job's; gRPC sends it as grpc-timeout */
+    const char *resume_params;  /* borrowed; JSON from a "rebalance" report, or NULL */
+    const char *callback_url;   /* borrowed; where an HTTP task reports after a 202, or NULL */
+    const char *callback_token; /* borrowed; its secret for those reports */
 };
 
 struct exec_result {
@@ -33,6 +36,7 @@ struct exec_result {
     int has_exit_code;
     int exit_code;      /* shell: exit status or 128+signal; http: status; grpc: grpc-status */
     int timed_out;      /* the task itself reported our deadline passing (gRPC) */
+    int detached;       /* it answered 202 and reports the rest to the API (HTTP) */
     char *output;       /* owned; bounded */
     char *error;        /* owned; NULL on success, else why, in words */
 };
@@ -50,7 +54,8 @@ struct exec_run *exec_start(struct net *net, const char *kind, const char *confi
                             const struct exec_context *ctx, char *err, size_t errsize);
 
 /* The task's identity as header lines (X-Tablecron-Job, -Execution,
- * -Attempt), appended to list for HTTP and gRPC tasks; -1 out of memory. */
+ * -Attempt, and -Resume, -Callback, -Token when set), appended to list for
+ * HTTP and gRPC tasks; -1 out of memory. */
 struct curl_slist;
 int exec_identity_headers(const struct exec_context *ctx, struct curl_slist **list) TC_MUST_CHECK;
 

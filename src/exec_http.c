@@ -22,6 +22,7 @@ struct http_task {
     struct http_config cfg;        /* owned; the body is sent from here */
     struct curl_slist *headers;    /* owned */
     struct tailbuf *body;          /* owned; the response body */
+    int can_detach;                /* told where to report: a 202 means "later" */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -101,6 +102,7 @@ http_task_start(struct net *net, const char *config_json, const struct exec_cont
         return NULL;
     }
     t->net = net;
+    t->can_detach = ctx->callback_url != NULL;
     if (job_config_http(config_json, &t->cfg, &cerr) < 0) {
         snprintf(err, errsize, "bad config: %s", cerr.msg);
         goto fail;
@@ -159,6 +161,11 @@ http_task_result(struct http_task *t, struct exec_result *out)
     if (t->xfer.result != CURLE_OK) {
         net_describe_error(t->xfer.result, t->errbuf, msg, sizeof(msg));
         out->error = strdup(msg);
+        return;
+    }
+    if (status == 202 && t->can_detach) {
+        /* Accepted: the service reports progress and the result itself. */
+        out->detached = 1;
         return;
     }
     if (http_config_expects(&t->cfg, status)) {

@@ -4,6 +4,10 @@
  * X-Tablecron-Attempt.  The result's exit code is the HTTP status, its
  * output the response body (bounded, last bytes kept), and its error says
  * whether the connection, TLS or the status was wrong.
+ *
+ * When the request also carried X-Tablecron-Callback and X-Tablecron-Token,
+ * a 202 answer means the work goes on: the result is "detached" and the
+ * service reports progress and the outcome to that URL.
  */
 #ifndef TC_EXEC_HTTP_H
 #define TC_EXEC_HTTP_H

@@ -21,19 +21,25 @@ struct runpool {
     int count;
     int max;
     struct net *net;   /* owned; HTTP and gRPC transfers */
+    char *callback_base; /* owned; URL of an API for 202 tasks' reports, NULL if none */
     int recheck;       /* a stop began: look at the runs again at once */
 };
 
 struct runpool *
-runpool_new(int max_running)
+runpool_new(int max_running, const char *callback_base)
 {
     struct runpool *pool = calloc(1, sizeof(*pool));
 
     if (pool == NULL)
         return NULL;
+    if (callback_base != NULL && (pool->callback_base = strdup(callback_base)) == NULL) {
+        free(pool);
+        return NULL;
+    }
     if ((pool->runs = calloc((size_t)max_running, sizeof(*pool->runs))) == NULL ||
         (pool->net = net_new()) == NULL) {
         free(pool->runs);
+        free(pool->callback_base);
         free(pool);
         return NULL;
     }
@@ -48,11 +54,7 @@ run_free(struct run *run)
         return;
     exec_free(run->exec);
     exec_result_free(&run->result);
-    free(run->job.name);
-    free(run->job.kind);
-    free(run->job.config);
-    free(run->job.schedule);
-    free(run->job.timezone);
+    claimed_job_clear(&run->job);
     free(run);
 }
 
@@ -64,6 +66,7 @@ runpool_free(struct runpool *pool)
     for (int i = 0; i < pool->count; i++)
         run_free(pool->runs[i]);
     net_free(pool->net); /* after the runs: they abort their transfers */
+    free(pool->callback_base);
     free(pool->runs);
     free(pool);
 }
@@ -104,6 +107,7 @@ void
 runpool_start(struct runpool *pool, struct claimed_job *job, int64_t now_ms)
 {
     struct exec_context ctx;
+    char *callback_url = NULL;
     struct run *run;
 
     if (pool->count >= pool->max || (run = calloc(1, sizeof(*run))) == NULL) {
@@ -133,8 +137,18 @@ runpool_start(struct runpool *pool, struct claimed_job *job, int64_t now_ms)
     ctx.scheduled_for_s = run->job.scheduled_for_s;
     ctx.attempt = run->job.attempt;
     ctx.timeout_s = run->job.timeout_s;
+    ctx.resume_params = run->job.resume_params;
+    ctx.callback_token = run->job.callback_token;
+    ctx.callback_url = NULL;
+    /* The route of api_callbacks.c: the URL is the contract between the
+     * two sides, which share no header. */
+    if (pool->callback_base != NULL && run->job.callback_token != NULL &&
+        asprintf(&callback_url, "%s/api/v1/executions/%lld/progress", pool->callback_base,
+                 (long long)run->job.execution_id) >= 0)
+        ctx.callback_url = callback_url;
     run->exec = exec_start(pool->net, run->job.kind, run->job.config, &ctx, run->start_error,
                            sizeof(run->start_error));
+    free(callback_url);
     if (run->exec == NULL) {
         run->state = RUN_DONE;
         run->end = RUN_END_START_FAILED;
@@ -207,6 +221,8 @@ finished(struct run *run)
     exec_take_result(run->exec, &run->result);
     if (run->result.timed_out && run->state == RUN_RUNNING)
         run->end = RUN_END_TIMEOUT;
+    else if (run->result.detached && run->state == RUN_RUNNING)
+        run->end = RUN_END_DETACHED;
     run->state = RUN_DONE;
     return 1;
 }

@@ -31,6 +31,7 @@ enum run_end {
     RUN_END_LOST,     /* the lease was taken over */
     RUN_END_NOT_RUN,  /* the fire time had already run: nothing started */
     RUN_END_START_FAILED,
+    RUN_END_DETACHED, /* an HTTP task answered 202: it goes on, reporting to the API */
 };
 
 struct run {
@@ -47,7 +48,8 @@ struct run {
 
 struct runpool; /* opaque */
 
-struct runpool *runpool_new(int max_running);
+/* callback_base: URL of this instance's API (reports of 202 tasks), or NULL. */
+struct runpool *runpool_new(int max_running, const char *callback_base);
 void runpool_free(struct runpool *pool); /* kills and reaps what still runs */
 
 int runpool_count(const struct runpool *pool);

@@ -26,6 +26,7 @@
 #include "lease.h"
 #include "log.h"
 #include "metrics.h"
+#include "password.h"
 #include "runpool.h"
 #include "schedule.h"
 #include "scheduler.h"
@@ -44,6 +45,7 @@ struct cache_slot {
 struct scheduler {
     char *me;                   /* owned; instance id = lease owner */
     struct scheduler_opts opts; /* instance_id points to me */
+    int has_callback;           /* HTTP tasks get a report URL (the API is on) */
     struct db *db;              /* borrowed */
     struct runpool *pool;       /* owned */
     struct cache_slot cache[SCHED_CACHE_SLOTS];
@@ -75,13 +77,15 @@ scheduler_new(const struct scheduler_opts *opts, struct db *db)
     if (s == NULL)
         return NULL;
     if ((s->me = strdup(opts->instance_id)) == NULL ||
-        (s->pool = runpool_new(opts->max_running)) == NULL) {
+        (s->pool = runpool_new(opts->max_running, opts->callback_base)) == NULL) {
         free(s->me);
         free(s);
         return NULL;
     }
     s->opts = *opts;
     s->opts.instance_id = s->me;
+    s->has_callback = opts->callback_base != NULL;
+    s->opts.callback_base = NULL; /* the pool keeps its copy */
     s->db = db;
     s->rng = (unsigned int)getpid() ^ (unsigned int)monotonic_ms();
     db_on_connect(db, on_connect, s);
@@ -253,6 +257,21 @@ release_finished(struct scheduler *s, int64_t now)
         r.output = run->result.output;
         r.has_exit_code = run->result.has_exit_code;
         r.exit_code = run->result.exit_code;
+        if (run->end == RUN_END_DETACHED) {
+            if ((rc = claim_detach(s->db, s->me, &r)) < 0) {
+                db_failed(s, now);
+                return;
+            }
+            if (rc == 1) {
+                log_info("execution accepted (202): waiting for its reports", "job=%s exec=%lld",
+                         run->job.name, (long long)run->job.execution_id);
+                runpool_remove(s->pool, i);
+                s->next_claim_ms = now;
+                s->next_reap_ms = now; /* its result may be in already */
+                continue;
+            }
+            run->end = RUN_END_LOST; /* released below: recorded as abandoned */
+        }
         switch (run->end) {
         case RUN_END_FINISHED:
             r.status = run->result.succeeded ? "succeeded" : "failed";
@@ -293,6 +312,8 @@ release_finished(struct scheduler *s, int64_t now)
             r.error = run->start_error;
             retryable = 1;
             break;
+        case RUN_END_DETACHED:
+            break; /* handled above */
         }
         plan_next(s, run->job.schedule, run->job.timezone, run->job.scheduled_for_s,
                   run->job.attempt, run->job.max_retries, run->job.retry_backoff_s, retryable, &r);
@@ -360,6 +381,63 @@ renew(struct scheduler *s, int64_t now)
     free(held);
 }
 
+/*
+ * A job whose HTTP task answered 202 and then reported its result, stopped
+ * reporting for timeout_s, or was asked to be killed: finish the execution
+ * (unless the report did) and move the job on as a release would.  A
+ * "rebalance" report ends the execution as abandoned and runs the next
+ * attempt at once, with the parameters it left, whatever max_retries says.
+ * -1 on a database error.
+ */
+#define REBALANCE_MAX_ATTEMPTS 100
+
+static int
+finish_callback(struct scheduler *s, const struct due_job *j)
+{
+    struct callback_outcome o;
+    struct release next;
+    char error[160];
+    int retryable, rc;
+
+    if ((rc = claim_callback_outcome(s->db, j->id, &o)) <= 0)
+        return rc;
+    memset(&next, 0, sizeof(next));
+    next.execution_id = o.execution_id;
+    next.status = o.status;
+    if (strcmp(o.status, "running") == 0 && o.kill_requested) {
+        next.status = "killed";
+        next.error = "killed on request (the task had answered 202 and was not told)";
+        retryable = 0;
+    } else if (strcmp(o.status, "running") == 0) {
+        next.status = "timed_out";
+        snprintf(error, sizeof(error), "no report from the task for %d s after its 202",
+                 o.timeout_s);
+        next.error = error;
+        retryable = 1;
+    } else {
+        retryable = strcmp(o.status, "succeeded") != 0;
+    }
+    plan_next(s, j->schedule, j->timezone, j->scheduled_for_s, j->attempt, j->max_retries,
+              j->retry_backoff_s, retryable, &next);
+    /* Bounded all the same: a task that always rebalances stops somewhere. */
+    if (strcmp(o.status, "abandoned") == 0 && o.resume && j->attempt < REBALANCE_MAX_ATTEMPTS) {
+        next.retry = 1;
+        next.retry_delay_s = 0;
+        next.next_attempt = j->attempt + 1;
+        next.retry_for_s = j->scheduled_for_s;
+    }
+    if ((rc = claim_reap_callback(s->db, j, &next)) < 0)
+        return -1;
+    if (rc == 1) {
+        metrics_execution("http", next.status);
+        log_info("long-running execution finished", "job_id=%lld exec=%lld status=%s retry=%s",
+                 (long long)j->id, (long long)o.execution_id, next.status,
+                 next.retry ? "scheduled" : "no");
+        s->next_claim_ms = monotonic_ms();
+    }
+    return 0;
+}
+
 /* Take over jobs whose owner stopped renewing (mine: our own from before a
  * restart, which are dead whatever their lease says). */
 static void
@@ -377,6 +455,13 @@ reap(struct scheduler *s, int64_t now, const char *mine)
         struct release next;
         int rc;
 
+        if (j->awaiting_callback) {
+            if (finish_callback(s, j) < 0) {
+                db_failed(s, now);
+                break;
+            }
+            continue;
+        }
         memset(&next, 0, sizeof(next));
         plan_next(s, j->schedule, j->timezone, j->scheduled_for_s, j->attempt, j->max_retries,
                   j->retry_backoff_s, 1, &next);
@@ -496,6 +581,40 @@ decide(struct scheduler *s, const struct due_job *j, int64_t db_now_s, struct cl
 
 /* Rows are locked in the order of the request arrays: every instance must
  * lock in the same (id) order, or two claim statements can deadlock. */
+/*
+ * Give each claimed HTTP task a secret for its reports after a 202, stored
+ * hashed in one statement before any request goes out.  If that fails the
+ * tasks run without one (a 202 then counts as an ordinary answer).
+ */
+static void
+give_callback_tokens(struct scheduler *s, struct claimed_job *won, int nwon)
+{
+    int64_t *ids = calloc((size_t)nwon, sizeof(*ids));
+    char **tokens = calloc((size_t)nwon, sizeof(*tokens));
+    int n = 0;
+
+    for (int i = 0; ids != NULL && tokens != NULL && i < nwon; i++) {
+        char token[64];
+
+        if (won[i].execution_id == 0 || strcmp(won[i].kind, "http") != 0 ||
+            password_random_token("", token, sizeof(token)) < 0 ||
+            (won[i].callback_token = strdup(token)) == NULL)
+            continue;
+        ids[n] = won[i].execution_id;
+        tokens[n++] = won[i].callback_token;
+    }
+    if (n > 0 && claim_set_callback_tokens(s->db, ids, tokens, n) < 0) {
+        log_warn("could not store the report secrets of HTTP tasks; a 202 will count as done",
+                 "tasks=%d", n);
+        for (int i = 0; i < nwon; i++) {
+            free(won[i].callback_token);
+            won[i].callback_token = NULL;
+        }
+    }
+    free(ids);
+    free(tokens);
+}
+
 static int
 cmp_req_id(const void *a, const void *b)
 {
@@ -554,6 +673,8 @@ claim_round(struct scheduler *s, int64_t now)
     if (nreqs > 0)
         log_debug("claim round", "due=%d tried=%d won=%d missed=%d", set.count, nreqs, nwon,
                   nreqs - nwon);
+    if (s->has_callback)
+        give_callback_tokens(s, won, nwon);
     for (int i = 0; i < nwon; i++) {
         metrics_start_lag(set.db_now_ms - won[i].scheduled_for_s * 1000);
         runpool_start(s->pool, &won[i], now);
@@ -610,7 +731,8 @@ scheduler_tick(struct scheduler *s, const struct pollfd *fds, int nfds)
         }
         if (notified || now >= s->next_renew_ms)
             renew(s, now);
-        if (!s->shutting_down && now >= s->db_retry_at_ms && now >= s->next_reap_ms)
+        /* A notification may be a long-running task's result (api_callbacks.c). */
+        if (!s->shutting_down && now >= s->db_retry_at_ms && (notified || now >= s->next_reap_ms))
             reap(s, now, NULL);
         if (!s->shutting_down && now >= s->db_retry_at_ms &&
             (notified || now >= s->next_unscheduled_ms))

@@ -22,6 +22,7 @@ struct scheduler_opts {
     int64_t max_poll_us;
     int64_t grace_us;         /* on shutdown */
     int64_t misfire_grace_us;
+    const char *callback_base; /* URL of an API for 202 tasks' reports, or NULL (copied) */
 };
 
 

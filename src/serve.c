@@ -127,7 +127,8 @@ usage(FILE *out)
 }
 
 static struct scheduler *
-make_scheduler(const struct config *cfg, const char *instance_id, struct db *db)
+make_scheduler(const struct config *cfg, const char *instance_id, const char *callback_base,
+               struct db *db)
 {
     struct scheduler_opts opts;
 
@@ -138,6 +139,7 @@ make_scheduler(const struct config *cfg, const char *instance_id, struct db *db)
     opts.max_poll_us = cfg->max_poll_us;
     opts.grace_us = cfg->grace_us;
     opts.misfire_grace_us = cfg->misfire_grace_us;
+    opts.callback_base = callback_base;
     return scheduler_new(&opts, db);
 }
 
@@ -225,9 +227,15 @@ serve_main(struct config *cfg, int argc, char **argv)
     raise_fd_limit();
     if ((db = db_new(cfg->db)) == NULL)
         goto out;
-    if (!no_scheduler && (sched = make_scheduler(cfg, instance_id, db)) == NULL)
-        goto out;
     if (!no_api && (api = start_api(cfg, api_url, sizeof(api_url))) == NULL)
+        goto out;
+    /* Long-running HTTP tasks report to this instance's API, or to api_url
+     * when this one serves none (a worker behind API-only instances). */
+    if (!no_scheduler &&
+        (sched = make_scheduler(cfg, instance_id,
+                                api != NULL ? api_url
+                                            : (cfg->api_url[0] != '\0' ? cfg->api_url : NULL),
+                                db)) == NULL)
         goto out;
     info.api_url = api != NULL ? api_url : NULL;
     signal_db = db;

@@ -23,6 +23,16 @@ Routes (any method):
     /json           200, JSON {"content_type", "received": the parsed body}
                     when Content-Type is application/json; 415 otherwise,
                     400 if the body is not JSON
+    /async          202 "accepted", then, in the background, reports to the
+                    request's X-Tablecron-Callback with its X-Tablecron-Token:
+                    ?steps=N progress reports (default 2) every ?every=MS (200),
+                    then the outcome ?final=succeeded|failed|rebalance|none
+                    (default succeeded; none: never reports it; rebalance
+                    only when the request has no X-Tablecron-Resume, the
+                    resumed attempt succeeds); ?base=URL
+                    sends the reports to another instance (same path);
+                    ?early=1 reports the outcome before answering 202.
+                    Each report's answer is logged as "report".
     anything else   404
 
 The log (--log) gets one JSON object per line:
@@ -51,7 +61,9 @@ import ssl
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 
 LOG_LOCK = threading.Lock()
 LOG_FILE = None
@@ -227,6 +239,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif route == "/echo":
             self.reply_json(200, {"method": self.command, "path": self.path, "headers": headers,
                                   "body": body.decode("utf-8", errors="replace")})
+        elif route == "/async":
+            self.handle_async(query, qint)
         elif route == "/json":
             ctype = self.headers.get("Content-Type", "")
             if ctype.split(";", 1)[0].strip().lower() != "application/json":
@@ -240,6 +254,54 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply_json(200, {"content_type": ctype, "received": value})
         else:
             self.reply(404, "no route %s" % route)
+
+    def handle_async(self, query, qint):
+        callback = self.headers.get("X-Tablecron-Callback")
+        token = self.headers.get("X-Tablecron-Token")
+        if not callback or not token:
+            self.reply(400, "no X-Tablecron-Callback / X-Tablecron-Token")
+            return
+        base = query.get("base", [None])[0]
+        if base:
+            callback = base + urllib.parse.urlsplit(callback).path
+        final = query.get("final", ["succeeded"])[0]
+        steps, every = qint("steps", 2), qint("every", 200) / 1000.0
+        resume = self.headers.get("X-Tablecron-Resume")
+        path = self.path  # the handler serves the next request meanwhile
+
+        def report(body):
+            req = urllib.request.Request(callback, data=json.dumps(body).encode(), method="POST",
+                                         headers={"X-Tablecron-Token": token,
+                                                  "Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=10) as r:
+                    status, answer = r.status, r.read().decode()
+            except urllib.error.HTTPError as e:
+                status, answer = e.code, e.read().decode()
+            except OSError as e:
+                status, answer = 0, str(e)
+            log("report", path=path, sent=body, status=status, answer=answer)
+
+        def outcome():
+            status = "succeeded" if final == "rebalance" and resume else final
+            if status == "rebalance":
+                report({"status": "rebalance", "params": {"from": "start", "next": 7}})
+            elif status != "none":
+                report({"status": status, "output": "work done (%s)" % status,
+                        "message": "finished" if status == "succeeded" else "it broke"})
+
+        def work():
+            for i in range(steps):
+                time.sleep(every)
+                report({"progress": (i + 1) * 100 // (steps + 1), "message": "step %d" % (i + 1)})
+            outcome()
+
+        if query.get("early", ["0"])[0] == "1":
+            outcome()
+            self.reply(202, "accepted")
+            return
+        self.reply(202, "accepted")
+        threading.Thread(target=work, daemon=True).start()
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = handle_any
 
