@@ -45,11 +45,9 @@
 #   - every run starts from empty jobs and executions tables.
 set -u -o pipefail
 
-usage() {
-    sed -n '2,/^set -u/p' "$0" | sed -e '/^set -u/d' -e 's/^# \{0,1\}//'
-}
-
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bench_name=claims.sh
+. "$srcdir/bench/lib.sh"
 
 # ---- options -----------------------------------------------------------
 quick=0
@@ -60,9 +58,6 @@ max_running=64
 high=512
 batch=200
 show_statements=0
-need_arg() {
-    [ $# -ge 2 ] || { echo "claims.sh: $1 needs a value" >&2; exit 2; }
-}
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) quick=1 ;;
@@ -85,11 +80,7 @@ else
     jobs=${jobs:-10000}
     pgbench_s=${pgbench_s:-10}
 fi
-for v in "$jobs" "$pgbench_s" "$max_running" "$high" "$batch"; do
-    case $v in
-    '' | *[!0-9]*) echo "claims.sh: '$v' is not a number" >&2; exit 2 ;;
-    esac
-done
+need_numbers "$jobs" "$pgbench_s" "$max_running" "$high" "$batch"
 [ "$jobs" -ge 1 ] || { echo "claims.sh: --jobs must be at least 1" >&2; exit 2; }
 for v in $instance_counts; do
     case $v in
@@ -98,180 +89,34 @@ for v in $instance_counts; do
 done
 [ -n "${instance_counts// /}" ] || { echo "claims.sh: --instances is empty" >&2; exit 2; }
 
-say() { printf '# %s\n' "$*" >&2; }
-die() { printf 'claims.sh: %s\n' "$*" >&2; exit 1; }
-
-# ---- what we need --------------------------------------------------------
-TABLECRON=${TABLECRON:-$srcdir/build/tablecron}
-[ -x "$TABLECRON" ] || die "no tablecron binary at $TABLECRON (build it, or set TABLECRON)"
-export TABLECRON_MIGRATIONS_DIR=${TABLECRON_MIGRATIONS_DIR:-$srcdir/migrations}
-export TABLECRON_CONFIG= # never the machine's own config file
-
-find_pgbin() {
-    local d
-    for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5 -n -r); do
-        if [ -x "$d/initdb" ] && [ -x "$d/pgbench" ] &&
-            [ -f "/usr/share/postgresql/$(basename "$(dirname "$d")")/extension/pg_stat_statements.control" ]; then
-            echo "$d"
-            return 0
-        fi
-    done
-    return 1
-}
-pgbin=$(find_pgbin)
-if [ -z "$pgbin" ]; then
-    [ "$(id -u)" = 0 ] || die "PostgreSQL server, pgbench or pg_stat_statements missing; as root: apt-get install postgresql postgresql-contrib"
-    say "installing postgresql and postgresql-contrib with apt-get"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q postgresql postgresql-contrib >/dev/null ||
-        { apt-get update -q >/dev/null && apt-get install -y -q postgresql postgresql-contrib >/dev/null; } ||
-        die "apt-get install postgresql postgresql-contrib failed"
-    pgbin=$(find_pgbin) || die "still no PostgreSQL server binaries after apt-get"
-fi
-PSQL=$pgbin/psql
-PGBENCH=$pgbin/pgbench
-
-# ---- the private server ------------------------------------------------
-dir=$(mktemp -d /tmp/tcbench.XXXXXX) || die "mktemp failed"
-instance_pids=()
-
-run_as_pg() {
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
-stop_instances() {
-    local pid deadline
-    for pid in "${instance_pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-    deadline=$((SECONDS + 10))
-    for pid in "${instance_pids[@]}"; do
-        while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    instance_pids=()
-}
-
-cleanup() {
-    stop_instances
-    if [ -f "$dir/data/postmaster.pid" ]; then
-        run_as_pg "$pgbin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1
-    fi
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-[ "$(id -u)" = 0 ] && chown postgres "$dir"
-chmod 700 "$dir"
-
-# Durability stays at the defaults (fsync, synchronous_commit, full page
-# writes on): commits are what this measures.  Only sizes are raised.
-pgopts="-k $dir -c listen_addresses= -c max_connections=100 -c shared_buffers=256MB"
-pgopts+=" -c max_wal_size=2GB -c shared_preload_libraries=pg_stat_statements"
-pgopts+=" -c pg_stat_statements.track=top"
-run_as_pg "$pgbin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
-    >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
-run_as_pg "$pgbin/pg_ctl" -D "$dir/data" -o "$pgopts" -l "$dir/server.log" -w -t 30 start \
-    >/dev/null 2>&1 || { tail -n 20 "$dir/server.log" >&2; die "PostgreSQL did not start"; }
-
-export PGHOST=$dir PGPORT=5432 PGDATABASE=tcbench
-unset PGPASSWORD PGSERVICE PGSSLMODE PGOPTIONS 2>/dev/null || true
-
-# q SQL... : one value or rows ('|' separated), as the superuser; each
-# argument is its own transaction (VACUUM cannot share one).
-q() {
-    local args=() sql
-    for sql in "$@"; do args+=(-c "$sql"); done
-    PGUSER=postgres "$PSQL" -X -A -t -q -v ON_ERROR_STOP=1 "${args[@]}"
-}
-
-# calc FORMAT EXPR : floating-point arithmetic
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
-
-PGUSER=postgres "$PSQL" -X -q -d postgres -v ON_ERROR_STOP=1 \
-    -c "CREATE ROLE tablecron LOGIN" -c "CREATE DATABASE tcbench OWNER tablecron" >/dev/null ||
-    die "cannot create the benchmark database"
-q "CREATE EXTENSION pg_stat_statements" >/dev/null || die "cannot load pg_stat_statements"
-PGUSER=tablecron "$TABLECRON" migrate >"$dir/migrate.log" 2>&1 ||
-    { cat "$dir/migrate.log" >&2; die "tablecron migrate failed"; }
-
-ncpu=$(nproc)
-loadavg=$(cut -d' ' -f1 /proc/loadavg)
-pgver=$(q "SHOW server_version" | awk '{print $1}')
-say "server: PostgreSQL $pgver in $dir, fsync=$(q 'SHOW fsync') synchronous_commit=$(q 'SHOW synchronous_commit'); $ncpu cores"
-awk -v l="$loadavg" -v n="$ncpu" 'BEGIN { exit !(l > n / 4) }' &&
-    say "warning: load average $loadavg before the start; other work on the machine skews the figures"
+bench_find_tablecron
+bench_need_postgres
+bench_start_postgres
 series="$max_running"
 [ "$high" -gt 0 ] && [ "$high" != "$max_running" ] && series+=" $high"
 say "tablecron: $TABLECRON; $jobs jobs per run, batch $batch, max_running ${series// / and }"
 
 # ---- baseline: pgbench single-row UPDATE ------------------------------
-q "CREATE TABLE bench_update (id int PRIMARY KEY, version bigint NOT NULL DEFAULT 1)" \
-  "INSERT INTO bench_update (id) SELECT generate_series(1, 10000)" "VACUUM ANALYZE bench_update" >/dev/null || die "cannot create the pgbench table"
-cat >"$dir/update.sql" <<'EOF'
-\set id random(1, 10000)
-UPDATE bench_update SET version = version + 1 WHERE id = :id;
-EOF
 pgbench_best=0
 pgbench_clients=
 pgbench_each=
 for c in 4 8; do
-    q "CHECKPOINT" >/dev/null
-    out=$(PGUSER=postgres "$PGBENCH" -n -M prepared -f "$dir/update.sql" -c $c -j 2 -T "$pgbench_s" tcbench 2>&1) ||
-        { echo "$out" >&2; die "pgbench failed"; }
-    tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n 1)
-    [ -n "$tps" ] || { echo "$out" >&2; die "no tps in pgbench's output"; }
-    tps=${tps%.*}
+    tps=$(bench_pgbench_update "$c" "$pgbench_s") || exit 1
     say "pgbench single-row UPDATE, $c clients, ${pgbench_s}s: $tps tps"
     pgbench_each+="pgbench_update_tps_c$c=$tps"$'\n'
     if [ "$tps" -gt "$pgbench_best" ]; then pgbench_best=$tps; pgbench_clients=$c; fi
 done
-# Its dead row versions must not bring autovacuum into the runs below.
-q "DROP TABLE bench_update" "CHECKPOINT" >/dev/null
+bench_pgbench_done
 
 # ---- tablecron runs -------------------------------------------------------
 # One run: K instances with max_running M; sets the r_* variables.
 run_tablecron() {
-    local k=$1 m=$2 tag=$3 i t0 deadline done_n row
-    q "TRUNCATE jobs, executions, instances CASCADE" "VACUUM ANALYZE jobs" \
-        "VACUUM ANALYZE executions" "CHECKPOINT" >/dev/null || die "cannot empty the tables"
-    rm -f "$dir"/inst-*.log
-    for ((i = 1; i <= k; i++)); do
-        PGUSER=tablecron "$TABLECRON" serve --instance-id "$tag-$i" --max-running "$m" \
-            --batch "$batch" --lease 30s --log-level debug >"$dir/inst-$i.log" 2>&1 &
-        instance_pids+=($!)
-    done
-    # Registered and past their first (empty) claim round.
-    deadline=$((SECONDS + 20))
-    until [ "$(q "SELECT count(*) FROM instances WHERE stopped_at IS NULL")" = "$k" ]; do
-        [ $SECONDS -lt $deadline ] || { tail -n 5 "$dir"/inst-*.log >&2; die "instances did not start"; }
-        for i in "${instance_pids[@]}"; do kill -0 "$i" 2>/dev/null || { tail -n 5 "$dir"/inst-*.log >&2; die "an instance died"; }; done
-        sleep 0.1
-    done
-    sleep 0.5
-    q "SELECT pg_stat_statements_reset()" "SELECT pg_stat_reset_shared('wal')" "SELECT pg_stat_reset()" >/dev/null
-
-    # All jobs due at one instant T0, 2-3 s ahead: the insert's notification
-    # wakes the instances, which then sleep until T0 by the database clock.
-    t0=$(q "SELECT to_char((date_trunc('second', now()) + interval '3 seconds') AT TIME ZONE 'UTC',
-                           'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
-    q "INSERT INTO jobs (name, schedule, kind, config, misfire_policy, timeout_s, next_time)
-       SELECT 'bench-' || g, '@at $t0', 'shell', '{\"command\": \"true\"}', 'once', 60,
-              timestamptz '$t0'
-         FROM generate_series(1, $jobs) g" >/dev/null || die "cannot insert the jobs"
-    q "ANALYZE jobs" >/dev/null
-    [ "$(q "SELECT now() < timestamptz '$t0'")" = t ] || say "warning: inserting the jobs took past T0; the rate is understated"
-
-    deadline=$((SECONDS + 20 + jobs / 50))
-    while :; do
-        done_n=$(q "SELECT count(*) FROM executions WHERE status <> 'running'")
-        [ "$done_n" -ge "$jobs" ] && break
-        if [ $SECONDS -ge $deadline ]; then
-            stop_instances
-            die "deadline passed with $done_n of $jobs executions finished (logs: $dir)"
-        fi
-        sleep 0.1
-    done
+    local k=$1 m=$2 tag=$3 row
+    bench_empty_tables
+    bench_start_instances "$k" "$tag" --max-running "$m" --batch "$batch" --lease 30s --log-level debug
+    bench_reset_db_stats
+    bench_insert_oneoff "$jobs" shell '{"command": "true"}' 60
+    bench_wait_finished "$jobs" $((20 + jobs / 50))
     stop_instances
 
     row=$(q "SELECT count(*), count(DISTINCT (job_id, scheduled_for)),
@@ -311,31 +156,9 @@ run_tablecron() {
         r_miss=nan
     fi
 
-    # What the database did, per execution (only the instances' role).
-    row=$(q "SELECT sum(calls), sum(calls) FILTER (WHERE wal_records > 0), sum(wal_bytes)
-               FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
-              WHERE r.rolname = 'tablecron'")
-    IFS='|' read -r r_stmts r_writes r_walbytes <<<"$row"
-    r_syncs=$(q "SELECT wal_sync FROM pg_stat_wal")
-    # Share of row updates that were HOT (no new index entries).
-    r_hot=$(q "SELECT coalesce(round(100.0 * sum(n_tup_hot_upd) / nullif(sum(n_tup_upd), 0)), 0)
-                 FROM pg_stat_user_tables WHERE relname IN ('jobs', 'executions')")
-    r_stmts_per=$(calc %.2f "${r_stmts:-0} / $jobs")
-    r_writes_per=$(calc %.2f "${r_writes:-0} / $jobs")
-    r_wal_per=$(calc %.0f "${r_walbytes:-0} / $jobs")
-    r_syncs_per=$(calc %.2f "${r_syncs:-0} / $jobs")
-    if [ $show_statements = 1 ]; then
-        say "statements, $k instance(s), max_running $m (per execution):"
-        say "  calls/exec  ms/call  share  WAL B/exec  statement"
-        q "SELECT to_char(calls::numeric / $jobs, '9990.999') || '  ' ||
-                  to_char(mean_exec_time, '990.999') || '  ' ||
-                  to_char(total_exec_time / sum(total_exec_time) OVER () * 100, '990') || '%  ' ||
-                  to_char(wal_bytes / $jobs, '999990') || '      ' ||
-                  left(regexp_replace(query, '\\s+', ' ', 'g'), 80)
-             FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
-            WHERE r.rolname = 'tablecron'
-            ORDER BY calls DESC LIMIT 12" | sed 's/^/#   /' >&2
-    fi
+    bench_db_stats "$jobs"
+    [ $show_statements = 1 ] && bench_print_statements "$jobs" "$k instance(s), max_running $m"
+    return 0
 }
 
 declare -A fig

@@ -6,6 +6,7 @@
  */
 #include <autoconfig.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "clock.h"
 #include "log.h"
 #include "metrics.h"
+#include "utf8.h"
 
 #define SESSION_COOKIE "tablecron_session"
 #define DB_CONNECT_TRIES_MS 2000
@@ -70,11 +72,27 @@ api_error(struct api_call *call, int status, const char *code, const char *field
     va_start(ap, fmt);
     vsnprintf(message, sizeof(message), fmt, ap);
     va_end(ap);
+    /* "%.60s" of a name, or the end of the buffer, may cut a character. */
+    utf8_sanitize(message);
     error = json_pack("{s:s, s:s}", "code", code, "message", message);
     if (error != NULL && field != NULL)
         json_object_set_new(error, "field", json_string(field));
     if (error == NULL) {
         reply_text(call, 500, NULL);
+        return;
+    }
+    api_reply(call, status, json_pack("{s:o}", "error", error));
+}
+
+void
+api_error_at(struct api_call *call, int status, const char *code, const char *field, int pos,
+             const char *message)
+{
+    json_t *error = json_pack("{s:s, s:s, s:s, s:i}", "code", code, "message", message, "field",
+                              field, "position", pos);
+
+    if (error == NULL) {
+        api_error(call, 500, "internal", NULL, "out of memory");
         return;
     }
     api_reply(call, status, json_pack("{s:o}", "error", error));
@@ -183,8 +201,9 @@ api_query_int(struct api_call *call, const char *name, int64_t dflt, int64_t min
         *out = dflt;
         return 0;
     }
+    errno = 0;
     v = strtoll(text, &end, 10);
-    if (*end != '\0' || v < min || v > max) {
+    if (*end != '\0' || errno == ERANGE || v < min || v > max) {
         api_error(call, 400, "bad_parameter", name, "%s must be an integer from %lld to %lld",
                   name, (long long)min, (long long)max);
         return -1;
@@ -372,7 +391,13 @@ identify(struct api_call *call)
     char id[24], ttl[24];
     PGresult *res;
 
+    /* The database refuses text that is not UTF-8: such a token or cookie
+     * cannot be one of ours. */
     if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0) {
+        if (!utf8_valid_str(auth + 7)) {
+            api_error(call, 401, "unauthenticated", NULL, "the bearer token is not valid");
+            return -1;
+        }
         if ((res = db_query(call->db, SQL_TOKEN_USER, DB_PARAMS(auth + 7))) == NULL) {
             api_db_error(call);
             return -1;
@@ -394,7 +419,7 @@ identify(struct api_call *call)
         }
         return 0;
     }
-    if (cookie == NULL)
+    if (cookie == NULL || !utf8_valid_str(cookie))
         return 0;
     if ((res = db_query(call->db, SQL_SESSION_USER, DB_PARAMS(cookie))) == NULL) {
         api_db_error(call);
@@ -475,6 +500,7 @@ dispatch(void *ctx, const struct http_request *req, struct http_response *resp)
     const struct api_route *route = NULL;
     int path_matched = 0;
     char argbuf[128];
+    const char *bad;
     int64_t started = monotonic_ms();
 
     memset(&call, 0, sizeof(call));
@@ -502,6 +528,14 @@ dispatch(void *ctx, const struct http_request *req, struct http_response *resp)
                       req->method);
         else
             api_error(&call, 404, "not_found", NULL, "no such resource");
+        goto out;
+    }
+    /* Checked once for every route: the database refuses text that is not
+     * UTF-8, and a NUL would silently cut a value short. */
+    if ((bad = http_bad_query(req)) != NULL) {
+        api_error(&call, 400, "bad_parameter", bad[0] != '\0' ? bad : NULL,
+                  "query parameter %s holds a NUL byte or text that is not UTF-8",
+                  bad[0] != '\0' ? bad : "(a name that is not UTF-8)");
         goto out;
     }
     if (route->perm == PERM_OPEN) {

@@ -56,6 +56,7 @@ struct api_user {
 
 struct api_settings {
     int64_t session_ttl_s; /* how long a login lasts without use */
+    int64_t lease_us;      /* the instances' lease: who counts as dead */
     int cookie_secure;     /* add Secure to the session cookie (behind TLS) */
 };
 
@@ -91,6 +92,11 @@ extern const size_t api_route_count;
  * field may be NULL. */
 void api_error(struct api_call *call, int status, const char *code, const char *field,
                const char *fmt, ...) TC_PRINTF(5, 6);
+
+/* An error that points into an input: {"error": {code, message, field,
+ * "position": pos}} with status (a bad schedule: 422, "bad_schedule"). */
+void api_error_at(struct api_call *call, int status, const char *code, const char *field, int pos,
+                  const char *message);
 
 /* JSON body (stolen, may be NULL for no body) with status. */
 void api_reply(struct api_call *call, int status, json_t *body);

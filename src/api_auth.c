@@ -19,6 +19,7 @@
 #include "api_auth.h"
 #include "log.h"
 #include "password.h"
+#include "utf8.h"
 
 #define LOGIN_FREE_FAILURES 5
 #define LOGIN_MAX_BLOCK_S 900
@@ -125,6 +126,8 @@ api_login(struct api_call *call)
     }
     snprintf(ttl, sizeof(ttl), "%lld", (long long)call->settings->session_ttl_s);
     agent = http_header(call->req, "User-Agent");
+    if (agent != NULL && !utf8_valid_str(agent))
+        agent = NULL; /* the database takes only UTF-8 text */
     if (db_exec(call->db, SQL_LOGIN_OK, DB_PARAMS(id)) < 0 ||
         db_exec(call->db, SQL_NEW_SESSION,
                 DB_PARAMS(id, token, csrf, ttl, call->req->remote_addr,

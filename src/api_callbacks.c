@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "api_callbacks.h"
+#include "utf8.h"
 
 static const struct api_field report_fields[] = {
     { "progress", API_INTEGER, 0, 0 },
@@ -122,6 +123,10 @@ api_execution_report(struct api_call *call)
 
     memset(&r, 0, sizeof(r));
     snprintf(id, sizeof(id), "%lld", (long long)call->id);
+    if (!utf8_valid_str(token)) {
+        api_error(call, 404, "not_found", NULL, "no execution %s with that token", id);
+        return;
+    }
     if ((res = db_query(call->db, SQL_FIND, DB_PARAMS(id, token))) == NULL) {
         api_db_error(call);
         return;

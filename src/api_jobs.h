@@ -1,4 +1,4 @@
-/* api_jobs.h - jobs and their actions, and their executions. */
+/* api_jobs.h - jobs and the operator actions on them. */
 #ifndef TC_API_JOBS_H
 #define TC_API_JOBS_H
 

@@ -16,6 +16,7 @@
 #include "api_executions.h"
 #include "api_health.h"
 #include "api_jobs.h"
+#include "api_openapi.h"
 
 #define V1 API_PREFIX
 
@@ -23,6 +24,8 @@ const struct api_route api_routes[] = {
     { "GET", "/healthz", api_healthz, PERM_OPEN },
     { "GET", "/readyz", api_readyz, PERM_PUBLIC },
     { "GET", "/metrics", api_metrics, PERM_OPEN },
+
+    { "GET", V1 "/openapi.json", api_openapi, PERM_PUBLIC },
 
     { "POST", V1 "/login", api_login, PERM_PUBLIC },
     { "POST", V1 "/logout", api_logout, PERM_USER },

@@ -3,28 +3,19 @@
  */
 #include <autoconfig.h>
 
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli_common.h"
 #include "duration.h"
+#include "pgjson.h"
 #include "tz.h"
 
 /* How long one-shot commands wait for the database (as main.c's migrate). */
 #define CLI_CONNECT_GIVE_UP_MS 15000
-
-/* Type OIDs of the columns cli_json_row types (fixed in pg_type since 7.x;
- * the server headers that name them are not installed with libpq). */
-#define OID_BOOL 16
-#define OID_INT8 20
-#define OID_INT2 21
-#define OID_INT4 23
-#define OID_JSON 114
-#define OID_FLOAT4 700
-#define OID_FLOAT8 701
-#define OID_NUMERIC 1700
-#define OID_JSONB 3802
 
 struct cli_table {
     size_t ncols;
@@ -322,70 +313,16 @@ cli_table_free(struct cli_table *t)
     free(t);
 }
 
-static json_t *
-json_value(const PGresult *res, int row, int col)
-{
-    const char *text;
-
-    if (PQgetisnull(res, row, col))
-        return json_null();
-    text = PQgetvalue(res, row, col);
-    switch (PQftype(res, col)) {
-    case OID_BOOL:
-        return json_boolean(text[0] == 't');
-    case OID_INT2:
-    case OID_INT4:
-    case OID_INT8:
-        return json_integer(strtoll(text, NULL, 10));
-    case OID_FLOAT4:
-    case OID_FLOAT8:
-    case OID_NUMERIC:
-        return json_real(strtod(text, NULL));
-    case OID_JSON:
-    case OID_JSONB: {
-        /* The server produced it, so it parses; fall back to text if not. */
-        json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
-        return v != NULL ? v : json_string(text);
-    }
-    default:
-        return json_string(text);
-    }
-}
-
 json_t *
 cli_json_row(const PGresult *res, int row)
 {
-    json_t *obj = json_object();
-
-    if (obj == NULL)
-        return NULL;
-    for (int c = 0; c < PQnfields(res); c++) {
-        const char *name = PQfname(res, c);
-        if (name[0] == '_')
-            continue;
-        if (json_object_set_new(obj, name, json_value(res, row, c)) < 0) {
-            json_decref(obj);
-            return NULL;
-        }
-    }
-    return obj;
+    return pgjson_row(res, row);
 }
 
 json_t *
 cli_json_rows(const PGresult *res)
 {
-    json_t *arr = json_array();
-
-    if (arr == NULL)
-        return NULL;
-    for (int r = 0; r < PQntuples(res); r++) {
-        json_t *obj = cli_json_row(res, r);
-        if (obj == NULL || json_array_append_new(arr, obj) < 0) {
-            json_decref(arr);
-            return NULL;
-        }
-    }
-    return arr;
+    return pgjson_rows(res);
 }
 
 int
@@ -421,4 +358,111 @@ cli_output(const PGresult *res, int json, int single, int (*print)(const PGresul
     rc = cli_json_print(doc);
     json_decref(doc);
     return rc;
+}
+
+int
+cli_query_output(struct db *db, const char *sql, int nparams, const char *const *params, int json,
+                 int (*print)(const PGresult *res))
+{
+    PGresult *res = db_query(db, sql, nparams, params);
+    int rc = CLI_EXIT_FAILED;
+
+    if (res == NULL)
+        cli_db_error(db);
+    else if (cli_output(res, json, 0, print) == 0)
+        rc = CLI_EXIT_OK;
+    PQclear(res);
+    return rc;
+}
+
+int
+cli_print_columns(const PGresult *res, const char *const *headers, const char *const *columns,
+                  size_t ncols)
+{
+    struct cli_table *t = cli_table_new(ncols, headers);
+    const char **cells = calloc(ncols, sizeof(*cells));
+    int rc = -1;
+
+    if (t == NULL || cells == NULL)
+        goto out;
+    for (int r = 0; r < PQntuples(res); r++) {
+        for (size_t c = 0; c < ncols; c++)
+            cells[c] = cli_field(res, r, columns[c]);
+        if (cli_table_add(t, cells) < 0)
+            goto out;
+    }
+    rc = cli_table_print(t, stdout);
+out:
+    free(cells);
+    cli_table_free(t);
+    return rc;
+}
+
+void
+cli_actor(char *buf, size_t size)
+{
+    struct passwd *pw = getpwuid(geteuid());
+
+    if (pw != NULL && pw->pw_name != NULL)
+        snprintf(buf, size, "cli:%s", pw->pw_name);
+    else
+        snprintf(buf, size, "cli:uid%ld", (long)geteuid());
+}
+
+static void
+group_usage(FILE *out, const char *group, const struct cli_cmd *cmds, size_t ncmds,
+            const char *footer)
+{
+    fprintf(out, "usage: tablecron %s COMMAND [args]\n\ncommands:\n", group);
+    for (size_t i = 0; i < ncmds; i++)
+        fprintf(out, "  %-8s %s\n", cmds[i].name, cmds[i].summary);
+    fprintf(out, "\n'tablecron %s COMMAND --help' describes each command.\n%s", group,
+            footer != NULL ? footer : "");
+}
+
+int
+cli_dispatch(const struct cli_cmd *cmds, size_t ncmds, const char *footer, struct config *cfg,
+             int argc, char **argv)
+{
+    const char *name;
+
+    if (argc < 2) {
+        group_usage(stderr, argv[0], cmds, ncmds, footer);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        group_usage(stdout, argv[0], cmds, ncmds, footer);
+        return CLI_EXIT_OK;
+    }
+    /* "list" is the name people type first. */
+    name = strcmp(argv[1], "list") == 0 ? "ls" : argv[1];
+    for (size_t i = 0; i < ncmds; i++) {
+        if (strcmp(cmds[i].name, name) == 0)
+            return cmds[i].run(&cmds[i], cfg, argc, argv);
+    }
+    cli_error("%s: unknown command '%s' (see 'tablecron %s --help')", argv[0], argv[1], argv[0]);
+    return CLI_EXIT_USAGE;
+}
+
+int
+cli_cmd_parse(const struct cli_cmd *cmd, int argc, char **argv, const struct cli_opt *opts,
+              size_t nopts, const char **args, int min_args, int max_args, int *nargs)
+{
+    char name[64];
+
+    snprintf(name, sizeof(name), "%s %s", argv[0], cmd->name);
+    switch (cli_parse(name, argc, argv, 2, opts, nopts, args, max_args, nargs)) {
+    case 1:
+        printf("usage: tablecron %s %s\n\n%s", name, cmd->usage, cmd->help);
+        return CLI_EXIT_OK;
+    case -1:
+        return CLI_EXIT_USAGE;
+    }
+    if (*nargs < min_args) {
+        cli_error("%s: missing arguments: tablecron %s %s (see 'tablecron %s --help')", name,
+                  name, cmd->usage, name);
+        return CLI_EXIT_USAGE;
+    }
+    return -1;
 }

@@ -27,10 +27,8 @@
 #define CLI_EXIT_FAILED 1
 #define CLI_EXIT_USAGE 2
 
-/* SQL text (a constant, never a value) for a timestamptz column as ISO 8601
- * UTC with a Z, the one time format of the listings; NULL stays NULL. */
-#define CLI_SQL_UTC(col) \
-    "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+/* A timestamptz column as ISO 8601 UTC with a Z (see db.h). */
+#define CLI_SQL_UTC(col) DB_SQL_UTC(col)
 
 /* One option of a command.  value NULL makes it a flag (sets *flag). */
 struct cli_opt {
@@ -92,12 +90,9 @@ int cli_table_add(struct cli_table *t, const char *const *cells) TC_MUST_CHECK;
 int cli_table_print(const struct cli_table *t, FILE *out) TC_MUST_CHECK;
 void cli_table_free(struct cli_table *t); /* NULL is fine */
 
-/*
- * One result row as a JSON object named by the columns, typed by them:
- * integers, numerics, booleans, json/jsonb as JSON, NULL as null, the rest
- * as strings.  Columns whose name starts with '_' are for the program, not
- * the reader, and are left out.  Returns a new reference, NULL on OOM.
- */
+/* One result row as a JSON object named and typed by its columns, as the
+ * API makes them (pgjson_row: '_' columns are left out).  Returns a new
+ * reference, NULL on OOM. */
 json_t *cli_json_row(const PGresult *res, int row);
 json_t *cli_json_rows(const PGresult *res); /* an array of cli_json_row */
 
@@ -111,7 +106,48 @@ int cli_json_print(const json_t *doc) TC_MUST_CHECK;
 int cli_output(const PGresult *res, int json, int single, int (*print)(const PGresult *res))
     TC_MUST_CHECK;
 
+/* Run a listing's query on db and print its answer with cli_output (an
+ * error line if the query fails).  Returns the exit code. */
+int cli_query_output(struct db *db, const char *sql, int nparams, const char *const *params,
+                     int json, int (*print)(const PGresult *res));
+
 /* The value of column `name` in a row, or NULL when it is NULL (borrowed). */
 const char *cli_field(const PGresult *res, int row, const char *name);
+
+/* An aligned table on stdout of the given columns of res, under headers
+ * (as many as columns), one line per row. */
+int cli_print_columns(const PGresult *res, const char *const *headers,
+                      const char *const *columns, size_t ncols) TC_MUST_CHECK;
+
+/* "cli:" + the Unix user running the command: audit_log.actor of changes
+ * made from the command line (the database role may be shared). */
+void cli_actor(char *buf, size_t size);
+
+/* --- command groups: `tablecron GROUP COMMAND [args]` --- */
+
+struct cli_cmd {
+    const char *name; /* "add" */
+    /* argv[0] is the group, argv[1] the command; returns the exit code. */
+    int (*run)(const struct cli_cmd *cmd, struct config *cfg, int argc, char **argv);
+    const char *summary; /* one line for 'tablecron GROUP --help' */
+    const char *usage;   /* argument synopsis after "tablecron GROUP NAME" */
+    const char *help;    /* what it does, then its options */
+};
+
+/*
+ * Run command argv[1] of group argv[0] from cmds ("list" finds "ls").
+ * Without a command, or with --help or help, prints the group's commands
+ * and footer (a closing paragraph, may be NULL).
+ */
+int cli_dispatch(const struct cli_cmd *cmds, size_t ncmds, const char *footer,
+                 struct config *cfg, int argc, char **argv);
+
+/*
+ * cli_parse for a command of a group (argv[0] the group, argv[1] cmd):
+ * prints the command's usage for --help, and refuses fewer than min_args
+ * positional arguments.  Returns -1 to go on, or the exit code to return.
+ */
+int cli_cmd_parse(const struct cli_cmd *cmd, int argc, char **argv, const struct cli_opt *opts,
+                  size_t nopts, const char **args, int min_args, int max_args, int *nargs);
 
 #endif

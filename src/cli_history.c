@@ -12,37 +12,12 @@
 
 #include "cli_common.h"
 #include "cli_history.h"
+#include "job_query.h"
 
 #define HISTORY_LIMIT_DEFAULT 20
 #define HISTORY_LIMIT_MAX 100000
 
-/* The time and duration columns shared by the listing and `show`. */
-#define HISTORY_COLUMNS                                                                 \
-    "e.id, j.name AS job, " CLI_SQL_UTC("e.scheduled_for") " AS scheduled_for,"         \
-    " e.attempt, e.instance_id AS instance, e.status, e.exit_code,"                     \
-    " " CLI_SQL_UTC("e.started_at") " AS started_at,"                                   \
-    " " CLI_SQL_UTC("e.finished_at") " AS finished_at,"                                 \
-    " floor(extract(epoch FROM coalesce(e.finished_at, now()) - e.started_at) * 1000)"  \
-    "::bigint AS duration_ms"
-
-/* Both filters are optional; with values bound at plan time the unused
- * one folds away, and the job filter walks executions_job_started_idx. */
-static const char SQL_HISTORY[] =
-    "SELECT " HISTORY_COLUMNS ", e.error"
-    " FROM executions e JOIN jobs j ON j.id = e.job_id"
-    " WHERE ($1::bigint IS NULL OR e.job_id = $1::bigint)"
-    "  AND ($2::text IS NULL OR e.status = $2::text)"
-    " ORDER BY e.started_at DESC, e.id DESC LIMIT $3::int";
-
-static const char SQL_SHOW[] =
-    "SELECT " HISTORY_COLUMNS ", e.job_id, e.progress, e.error, e.output"
-    " FROM executions e JOIN jobs j ON j.id = e.job_id WHERE e.id = $1::bigint";
-
 static const char SQL_JOB_ID[] = "SELECT id FROM jobs WHERE name = $1";
-
-static const char *const history_statuses[] = {
-    "running", "succeeded", "failed", "timed_out", "killed", "abandoned",
-};
 
 static void
 history_usage(FILE *out)
@@ -63,17 +38,6 @@ history_usage(FILE *out)
             "Times are UTC (2026-03-08T03:00:00Z).  Exit status: 0 ok, 1 not found or\n"
             "database error, 2 bad usage.\n",
             HISTORY_LIMIT_DEFAULT);
-}
-
-PGresult *
-cli_history_fetch(struct db *db, const struct history_filter *f)
-{
-    char job_id[24], limit[16];
-
-    snprintf(job_id, sizeof(job_id), "%lld", (long long)f->job_id);
-    snprintf(limit, sizeof(limit), "%d", f->limit);
-    return db_query(db, SQL_HISTORY,
-                    DB_PARAMS(f->job_id > 0 ? job_id : NULL, f->status, limit));
 }
 
 /* The list on stdout, for cli_output(). */
@@ -101,7 +65,7 @@ cli_history_print(const PGresult *res, FILE *out)
         const char *cells[] = {
             cli_field(res, r, "id"),       cli_field(res, r, "job"),
             cli_field(res, r, "scheduled_for"), cli_field(res, r, "attempt"),
-            cli_field(res, r, "instance"), cli_field(res, r, "status"),
+            cli_field(res, r, "instance_id"), cli_field(res, r, "status"),
             cli_field(res, r, "exit_code"), took,
             cli_field(res, r, "error"),
         };
@@ -139,7 +103,7 @@ history_list(struct config *cfg, int argc, char **argv)
         { "--limit", &limit_text, NULL },
         { "--json", NULL, &json },
     };
-    struct history_filter f = { 0, NULL, HISTORY_LIMIT_DEFAULT };
+    struct exec_filter f;
     struct db *db = NULL;
     PGresult *res = NULL;
     long limit;
@@ -151,13 +115,9 @@ history_list(struct config *cfg, int argc, char **argv)
     case -1:
         return CLI_EXIT_USAGE;
     }
+    exec_filter_init(&f, HISTORY_LIMIT_DEFAULT);
     if (status != NULL) {
-        size_t i;
-        for (i = 0; i < TC_ARRAY_LEN(history_statuses); i++) {
-            if (strcmp(status, history_statuses[i]) == 0)
-                break;
-        }
-        if (i == TC_ARRAY_LEN(history_statuses)) {
+        if (!job_query_is_exec_status(status)) {
             cli_error("history: bad --status '%s': use running, succeeded, failed, timed_out,"
                       " killed or abandoned", status);
             return CLI_EXIT_USAGE;
@@ -186,7 +146,7 @@ history_list(struct config *cfg, int argc, char **argv)
         f.job_id = db_get_int64(res, 0, 0, 0);
         PQclear(res);
     }
-    if ((res = cli_history_fetch(db, &f)) == NULL) {
+    if ((res = job_query_executions(db, &f)) == NULL) {
         cli_db_error(db);
         goto out;
     }
@@ -215,7 +175,7 @@ history_print_one(const PGresult *res)
         const char *value = PQgetisnull(res, 0, c) ? "-" : PQgetvalue(res, 0, c);
         char label[64], took[32];
 
-        if (strcmp(name, "output") == 0)
+        if (strcmp(name, "output") == 0 || name[0] == '_')
             continue;
         snprintf(label, sizeof(label), "%s:", name);
         if (strcmp(name, "duration_ms") == 0 && !PQgetisnull(res, 0, c)) {
@@ -268,7 +228,7 @@ history_show(struct config *cfg, int argc, char **argv)
     }
     if ((db = cli_connect(cfg)) == NULL)
         goto out;
-    if ((res = db_query(db, SQL_SHOW, DB_PARAMS(args[0]))) == NULL) {
+    if ((res = job_query_execution(db, id)) == NULL) {
         cli_db_error(db);
         goto out;
     }

@@ -13,19 +13,7 @@
 
 #include "cli_common.h"
 #include "cli_instances.h"
-
-/* How many leases without a heartbeat make an instance dead. */
-#define DEAD_AFTER_LEASES 3
-
-static const char SQL_INSTANCES[] =
-    "SELECT id, hostname, pid, version, " CLI_SQL_UTC("started_at") " AS started_at,"
-    " " CLI_SQL_UTC("heartbeat_at") " AS heartbeat_at,"
-    " round(extract(epoch FROM now() - heartbeat_at)::numeric, 1) AS heartbeat_age_s,"
-    " running, max_running, api_url, " CLI_SQL_UTC("stopped_at") " AS stopped_at,"
-    " CASE WHEN stopped_at IS NOT NULL THEN 'stopped'"
-    "  WHEN heartbeat_at < now() - $1::bigint * interval '1 microsecond' THEN 'dead'"
-    "  ELSE 'alive' END AS state"
-    " FROM instances ORDER BY id";
+#include "instance.h"
 
 static void
 instances_usage(FILE *out)
@@ -39,7 +27,7 @@ instances_usage(FILE *out)
             "heartbeat for %d leases; the lease is this command's --lease setting).\n"
             "\n"
             "  --json   one JSON document on stdout instead of a table\n",
-            DEAD_AFTER_LEASES);
+            INSTANCE_DEAD_AFTER_LEASES);
 }
 
 static int
@@ -81,7 +69,6 @@ cli_instances_main(struct config *cfg, int argc, char **argv)
 {
     int json = 0, nargs = 0, rc = CLI_EXIT_FAILED;
     const struct cli_opt opts[] = { { "--json", NULL, &json } };
-    char dead_us[24];
     struct db *db = NULL;
     PGresult *res = NULL;
 
@@ -92,10 +79,9 @@ cli_instances_main(struct config *cfg, int argc, char **argv)
     case -1:
         return CLI_EXIT_USAGE;
     }
-    snprintf(dead_us, sizeof(dead_us), "%lld", (long long)cfg->lease_us * DEAD_AFTER_LEASES);
     if ((db = cli_connect(cfg)) == NULL)
         goto out;
-    if ((res = db_query(db, SQL_INSTANCES, DB_PARAMS(dead_us))) == NULL) {
+    if ((res = instance_list(db, cfg->lease_us * INSTANCE_DEAD_AFTER_LEASES)) == NULL) {
         cli_db_error(db);
         goto out;
     }

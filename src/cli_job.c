@@ -14,16 +14,15 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli_common.h"
 #include "cli_history.h"
 #include "cli_job.h"
 #include "duration.h"
 #include "job_config.h"
+#include "job_query.h"
 #include "job_store.h"
 #include "schedule.h"
 
@@ -39,19 +38,10 @@ static const char SQL_LIST[] =
     " " CLI_SQL_UTC("o.last_finished_at") " AS last_finished_at, o.last_error"
     " FROM job_overview o ORDER BY o.name";
 
-/* Every column of the job; the '_' ones feed the fire time preview. */
+/* Every column of the job, as the API shows it; the '_' ones feed the
+ * fire time preview. */
 static const char SQL_SHOW[] =
-    "SELECT j.id, j.name, j.department_id, d.name AS department, j.description, j.kind,"
-    " j.schedule, j.timezone, j.status, j.version, " CLI_SQL_UTC("j.next_time") " AS next_time,"
-    " j.lease_owner, " CLI_SQL_UTC("j.lease_until") " AS lease_until, j.timeout_s,"
-    " j.max_retries, j.retry_backoff_s, j.misfire_policy, j.attempt,"
-    " " CLI_SQL_UTC("j.scheduled_for") " AS scheduled_for,"
-    " " CLI_SQL_UTC("j.kill_requested_at") " AS kill_requested_at, j.pause_requested,"
-    " j.schedule_error, " CLI_SQL_UTC("j.created_at") " AS created_at,"
-    " " CLI_SQL_UTC("j.updated_at") " AS updated_at, j.config,"
-    " floor(extract(epoch FROM j.next_time))::bigint AS _next_s,"
-    " floor(extract(epoch FROM now()))::bigint AS _now_s"
-    " FROM jobs j JOIN departments d ON d.id = j.department_id WHERE j.name = $1";
+    "SELECT " JOB_QUERY_COLUMNS " FROM jobs j" JOB_QUERY_JOIN_DEPARTMENT " WHERE j.name = $1";
 
 /* The kind of a job, for an edit of its task options (job_store reads it
  * again in its transaction and checks the merged config for that kind). */
@@ -110,16 +100,14 @@ job_cmd_usage(FILE *out, const struct job_cmd *cmd)
     fprintf(out, "usage: tablecron job %s %s\n\n%s", cmd->name, cmd->usage, cmd->help);
 }
 
-/* "cli:" + the Unix user: who did it, for audit_log.actor. */
+/* "cli:" + the Unix user in buf: who did it, for audit_log.actor. */
 static void
-job_actor(char *buf, size_t size)
+job_actor(struct audit_actor *actor, char *buf, size_t size)
 {
-    struct passwd *pw = getpwuid(geteuid());
-
-    if (pw != NULL && pw->pw_name != NULL)
-        snprintf(buf, size, "cli:%s", pw->pw_name);
-    else
-        snprintf(buf, size, "cli:uid%ld", (long)geteuid());
+    cli_actor(buf, size);
+    actor->name = buf;
+    actor->user_id = 0;
+    actor->remote_addr = NULL;
 }
 
 /* A store error as the command's exit code. */
@@ -587,9 +575,10 @@ job_add(struct config *cfg, int argc, char **argv)
     struct job_store_error err;
     struct task_args task;
     struct job_def def;
+    struct audit_actor actor;
     struct db *db = NULL;
     const char *name = NULL;
-    char actor[300], *config = NULL;
+    char who[300], *config = NULL;
     int64_t id;
     int rc = CLI_EXIT_USAGE;
 
@@ -609,11 +598,11 @@ job_add(struct config *cfg, int argc, char **argv)
         goto out;
     }
     def.name = name;
-    job_actor(actor, sizeof(actor));
+    job_actor(&actor, who, sizeof(who));
     rc = CLI_EXIT_FAILED;
     if ((db = cli_connect(cfg)) == NULL)
         goto out;
-    if (job_store_create(db, actor, &def, &id, &err) < 0) {
+    if (job_store_create(db, &actor, &def, &id, &err) < 0) {
         rc = job_fail(&err);
         goto out;
     }
@@ -664,9 +653,11 @@ job_edit(struct config *cfg, int argc, char **argv)
     struct job_store_error err;
     struct task_args task;
     struct job_def def;
+    struct audit_actor actor;
+    struct job_ref ref = { 0, NULL, 0 };
     struct db *db = NULL;
     const char *name = NULL;
-    char actor[300], *config = NULL;
+    char who[300], *config = NULL;
     int changed = 0, rc = CLI_EXIT_USAGE;
 
     switch (job_parse_def("job edit", argc, argv, 0, &def, &task, &name)) {
@@ -686,13 +677,14 @@ job_edit(struct config *cfg, int argc, char **argv)
         cli_error("job edit: nothing to change (see 'tablecron job edit --help')");
         goto out;
     }
-    job_actor(actor, sizeof(actor));
+    job_actor(&actor, who, sizeof(who));
+    ref.name = name;
     rc = CLI_EXIT_FAILED;
     if ((db = cli_connect(cfg)) == NULL)
         goto out;
     if (def.config != NULL && def.kind == NULL && (rc = job_edit_check_kind(db, name, &task)) != 0)
         goto out;
-    if (job_store_update(db, actor, name, &def, &changed, &err) < 0) {
+    if (job_store_update(db, &actor, &ref, &def, &changed, &err) < 0) {
         rc = job_fail(&err);
         goto out;
     }
@@ -729,9 +721,11 @@ static int
 job_rm(struct config *cfg, int argc, char **argv)
 {
     struct job_store_error err;
+    struct audit_actor actor;
+    struct job_ref ref = { 0, NULL, 0 };
     struct db *db = NULL;
     const char *name = NULL;
-    char actor[300];
+    char who[300];
     int force = 0, rc;
     const struct cli_opt opts[] = { { "--force", NULL, &force } };
 
@@ -742,10 +736,15 @@ job_rm(struct config *cfg, int argc, char **argv)
     case -1:
         return CLI_EXIT_USAGE;
     }
-    job_actor(actor, sizeof(actor));
+    job_actor(&actor, who, sizeof(who));
+    ref.name = name;
     if ((db = cli_connect(cfg)) == NULL)
         return CLI_EXIT_FAILED;
-    if (job_store_delete(db, actor, name, force, &err) < 0) {
+    if (job_store_delete(db, &actor, &ref, force, &err) < 0) {
+        /* The store says "force the deletion": here that is an option. */
+        if (strcmp(err.field, "force") == 0)
+            snprintf(err.msg, sizeof(err.msg), "job '%s' is running: kill it first, or use --force",
+                     name);
         rc = job_fail(&err);
         goto out;
     }
@@ -756,55 +755,16 @@ out:
     return rc;
 }
 
-/* What happened, in words, for pause/resume/run/kill. */
-static void
-job_say(enum job_action action, const char *name, const struct job_action_result *r)
-{
-    int was_paused = strcmp(r->status_before, "paused") == 0;
-
-    switch (action) {
-    case JOB_ACTION_PAUSE:
-        if (r->outcome == JOB_OUTCOME_DONE)
-            printf("paused job '%s'\n", name);
-        else if (r->outcome == JOB_OUTCOME_REQUESTED)
-            printf("job '%s' is running: it will be paused when this run ends\n", name);
-        else if (was_paused)
-            printf("job '%s' is already paused\n", name);
-        else
-            printf("job '%s' is already to be paused when this run ends\n", name);
-        break;
-    case JOB_ACTION_RESUME:
-        if (r->outcome == JOB_OUTCOME_DONE && was_paused)
-            printf("resumed job '%s'\n", name);
-        else if (r->outcome == JOB_OUTCOME_DONE)
-            printf("job '%s' will no longer pause after its pending run\n", name);
-        else if (r->outcome == JOB_OUTCOME_REQUESTED)
-            printf("job '%s' is running: it will no longer be paused when this run ends\n", name);
-        else
-            printf("job '%s' is not paused\n", name);
-        break;
-    case JOB_ACTION_RUN:
-        if (was_paused)
-            printf("job '%s' will run once now and stay paused\n", name);
-        else if (r->pause_requested_before)
-            printf("job '%s' will run now, then pause (a pause is pending)\n", name);
-        else
-            printf("job '%s' will run now\n", name);
-        break;
-    case JOB_ACTION_KILL:
-        printf("asked the instance running job '%s' to kill it\n", name);
-        break;
-    }
-}
-
 static int
 job_act(struct config *cfg, int argc, char **argv, enum job_action action)
 {
     struct job_action_result result;
     struct job_store_error err;
+    struct audit_actor actor;
+    struct job_ref ref = { 0, NULL, 0 };
     struct db *db = NULL;
     const char *name = NULL;
-    char cmd[32], actor[300];
+    char cmd[32], who[300], said[400];
     int rc;
 
     snprintf(cmd, sizeof(cmd), "job %s", argv[1]);
@@ -815,14 +775,16 @@ job_act(struct config *cfg, int argc, char **argv, enum job_action action)
     case -1:
         return CLI_EXIT_USAGE;
     }
-    job_actor(actor, sizeof(actor));
+    job_actor(&actor, who, sizeof(who));
+    ref.name = name;
     if ((db = cli_connect(cfg)) == NULL)
         return CLI_EXIT_FAILED;
-    if (job_store_act(db, actor, name, action, &result, &err) < 0) {
+    if (job_store_act(db, &actor, &ref, action, &result, &err) < 0) {
         rc = job_fail(&err);
         goto out;
     }
-    job_say(action, name, &result);
+    job_store_describe(action, &result, said, sizeof(said));
+    printf("%s\n", said);
     rc = CLI_EXIT_OK;
 out:
     db_free(db);
@@ -860,22 +822,8 @@ job_list_print(const PGresult *res)
                                            "TIMEZONE", "STATUS",   "NEXT_TIME", "LAST" };
     static const char *const columns[] = { "name",     "department", "kind",      "schedule",
                                            "timezone", "status",     "next_time", "last_status" };
-    struct cli_table *t = cli_table_new(TC_ARRAY_LEN(headers), headers);
-    int rc = -1;
 
-    if (t == NULL)
-        return -1;
-    for (int r = 0; r < PQntuples(res); r++) {
-        const char *cells[TC_ARRAY_LEN(columns)];
-        for (size_t c = 0; c < TC_ARRAY_LEN(columns); c++)
-            cells[c] = cli_field(res, r, columns[c]);
-        if (cli_table_add(t, cells) < 0)
-            goto out;
-    }
-    rc = cli_table_print(t, stdout);
-out:
-    cli_table_free(t);
-    return rc;
+    return cli_print_columns(res, headers, columns, TC_ARRAY_LEN(columns));
 }
 
 static int
@@ -908,32 +856,6 @@ out:
     return rc;
 }
 
-/*
- * Up to max coming fire times, from the database's now as an instance
- * would compute them.  A waiting job's stored next_time comes first (and
- * anchors an @every grid); a paused job is scheduled from now when it is
- * resumed, so its stored next_time is ignored.  Returns how many.
- */
-static int
-job_fire_times(const struct schedule *s, const char *status, int64_t next_s, int64_t now_s,
-               int64_t *out, int max)
-{
-    int64_t prev = SCHEDULE_NONE, after = now_s, t;
-    int n = 0;
-
-    if (strcmp(status, "waiting") == 0 || strcmp(status, "running") == 0)
-        prev = next_s;
-    if (prev != SCHEDULE_NONE && prev > now_s && strcmp(status, "waiting") == 0) {
-        out[n++] = prev;
-        after = prev;
-    }
-    while (n < max && schedule_next(s, prev, after, &t) == 0) {
-        out[n++] = t;
-        prev = after = t;
-    }
-    return n;
-}
-
 /* The next fire times, in UTC and in the job's zone: printed when doc is
  * NULL, else added to doc as next_fire_times (and next_fire_times_error
  * when the stored schedule cannot be used). */
@@ -948,15 +870,9 @@ job_show_fire_times(const PGresult *res, json_t *doc)
     char msg[200] = "", utc[40], local[64];
     int n = 0, rc = -1;
 
-    if ((s = schedule_parse(cli_field(res, 0, "schedule"), zone, &serr)) == NULL) {
+    if ((s = job_query_fire_times(res, 0, times, SHOW_FIRE_TIMES, &n, &serr)) == NULL)
         snprintf(msg, sizeof(msg), "bad %s: %s at %d",
                  serr.part == SCHEDULE_PART_ZONE ? "time zone" : "schedule", serr.msg, serr.pos);
-    } else {
-        n = job_fire_times(s, cli_field(res, 0, "status"),
-                           db_get_int64(res, 0, PQfnumber(res, "_next_s"), SCHEDULE_NONE),
-                           db_get_int64(res, 0, PQfnumber(res, "_now_s"), 0), times,
-                           SHOW_FIRE_TIMES);
-    }
     if (doc != NULL) {
         if ((arr = json_array()) == NULL || json_object_set_new(doc, "next_fire_times", arr) < 0)
             goto out;
@@ -1069,7 +985,7 @@ job_show(struct config *cfg, int argc, char **argv)
 {
     int json = 0, rc = CLI_EXIT_FAILED;
     const struct cli_opt opts[] = { { "--json", NULL, &json } };
-    struct history_filter f = { 0, NULL, SHOW_EXECUTIONS };
+    struct exec_filter f;
     const char *name = NULL;
     struct db *db = NULL;
     PGresult *res = NULL, *runs = NULL;
@@ -1082,6 +998,7 @@ job_show(struct config *cfg, int argc, char **argv)
     case -1:
         return CLI_EXIT_USAGE;
     }
+    exec_filter_init(&f, SHOW_EXECUTIONS);
     if ((db = cli_connect(cfg)) == NULL)
         goto out;
     if ((res = db_query(db, SQL_SHOW, DB_PARAMS(name))) == NULL) {
@@ -1093,7 +1010,7 @@ job_show(struct config *cfg, int argc, char **argv)
         goto out;
     }
     f.job_id = db_get_int64(res, 0, 0, 0);
-    if ((runs = cli_history_fetch(db, &f)) == NULL) {
+    if ((runs = job_query_executions(db, &f)) == NULL) {
         cli_db_error(db);
         goto out;
     }

@@ -98,6 +98,12 @@ int db_take_notifies(struct db *db);
 int64_t db_get_int64(const PGresult *res, int row, int col, int64_t dflt);
 int db_get_bool(const PGresult *res, int row, int col);
 
+/* SQL text (a constant, never a value) for a timestamptz column as ISO 8601
+ * UTC with a Z, the one time format of the listings and the API; NULL stays
+ * NULL. */
+#define DB_SQL_UTC(col) \
+    "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
 /* Build the parameter count and array of db_query() from a list of strings. */
 #define DB_PARAMS(...) \
     (int)(sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *)), \

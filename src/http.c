@@ -25,6 +25,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "utf8.h"
 
 /* Sent with every answer: the pages run no inline script and load nothing
  * from elsewhere, so the policy can be strict (issue 7's pages rely on it). */
@@ -153,6 +154,73 @@ send_error(struct MHD_Connection *conn, int status, const char *code, const char
     ok = send_response(conn, &resp);
     response_clear(&resp);
     return ok;
+}
+
+static enum MHD_Result
+check_argument(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+               const char *value, size_t value_size)
+{
+    const char **bad = cls;
+
+    (void)kind;
+    if (!utf8_valid(key, key_size)) {
+        *bad = "";
+        return MHD_NO;
+    }
+    if (value != NULL && !utf8_valid(value, value_size)) {
+        *bad = key;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+const char *
+http_bad_query(const struct http_request *req)
+{
+    const char *bad = NULL;
+
+    MHD_get_connection_values_n(req->conn, MHD_GET_ARGUMENT_KIND, check_argument, &bad);
+    return bad;
+}
+
+static int
+hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * Percent-decoding of the path and the query, in place.  A %00 would end
+ * the C string there and make "/jobs/51%00/../52" look like "/jobs/51": it
+ * becomes the byte 0xFF instead, which is never valid UTF-8, so the path
+ * matches no route and a query value is refused (http_bad_query()).
+ */
+static size_t
+unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    char *out = s;
+
+    (void)cls;
+    (void)conn;
+    for (const char *in = s; *in != '\0'; in++) {
+        int hi, lo;
+
+        if (*in == '%' && (hi = hex_digit(in[1])) >= 0 && (lo = hex_digit(in[2])) >= 0) {
+            int byte = hi * 16 + lo;
+            *out++ = (char)(byte == 0 ? 0xFF : byte);
+            in += 2;
+        } else {
+            *out++ = *in;
+        }
+    }
+    *out = '\0';
+    return (size_t)(out - s);
 }
 
 static void
@@ -355,7 +423,8 @@ http_server_start(const struct http_opts *opts, http_handler handler, void *ctx,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(opts->threads > 0 ? opts->threads : 1),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned int)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1000,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape,
+        NULL, MHD_OPTION_END);
     if (server->daemon == NULL) {
         snprintf(err, errsize, "the HTTP server could not start on %s", opts->listen);
         goto fail;

@@ -40,6 +40,11 @@ const char *http_header(const struct http_request *req, const char *name);
 const char *http_query(const struct http_request *req, const char *name);
 const char *http_cookie(const struct http_request *req, const char *name);
 
+/* The name of the first query parameter whose value holds a NUL byte
+ * (%00: C strings would cut it short) or is not valid UTF-8 ("" when the
+ * name itself is not), or NULL when all are fine. */
+const char *http_bad_query(const struct http_request *req);
+
 /* Add a response header (copied); -1 when out of memory or too many. */
 int http_add_header(struct http_response *resp, const char *name, const char *value);
 

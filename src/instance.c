@@ -1,4 +1,4 @@
-/* instance.c - register, heartbeat and stop this instance's row. */
+/* instance.c - register, heartbeat and stop this instance's row; list them all. */
 #include <autoconfig.h>
 
 #include <stdio.h>
@@ -6,6 +6,25 @@
 #include <unistd.h>
 
 #include "instance.h"
+
+static const char SQL_INSTANCES[] =
+    "SELECT id, hostname, pid, version, " DB_SQL_UTC("started_at") " AS started_at,"
+    " " DB_SQL_UTC("heartbeat_at") " AS heartbeat_at,"
+    " round(extract(epoch FROM now() - heartbeat_at)::numeric, 1) AS heartbeat_age_s,"
+    " running, max_running, api_url, " DB_SQL_UTC("stopped_at") " AS stopped_at,"
+    " CASE WHEN stopped_at IS NOT NULL THEN 'stopped'"
+    "  WHEN heartbeat_at < now() - $1::bigint * interval '1 microsecond' THEN 'dead'"
+    "  ELSE 'alive' END AS state"
+    " FROM instances ORDER BY id";
+
+PGresult *
+instance_list(struct db *db, int64_t dead_after_us)
+{
+    char dead_us[24];
+
+    snprintf(dead_us, sizeof(dead_us), "%lld", (long long)dead_after_us);
+    return db_query(db, SQL_INSTANCES, DB_PARAMS(dead_us));
+}
 
 void
 instance_default_id(char *buf, size_t size)

@@ -7,6 +7,9 @@
 #ifndef TC_INSTANCE_H
 #define TC_INSTANCE_H
 
+#include <libpq-fe.h>
+#include <stdint.h>
+
 #include "common.h"
 #include "db.h"
 
@@ -26,6 +29,18 @@ int instance_heartbeat(struct db *db, const struct instance_info *info) TC_MUST_
 
 /* stopped_at = now(), running = 0. */
 int instance_stop(struct db *db, const char *id) TC_MUST_CHECK;
+
+/* An instance not heard from for this many leases is dead: by then every
+ * lease it held has expired and been taken over. */
+#define INSTANCE_DEAD_AFTER_LEASES 3
+
+/*
+ * Every registered instance, by id: id, hostname, pid, version, started_at,
+ * heartbeat_at (UTC), heartbeat_age_s, running, max_running, api_url,
+ * stopped_at and state: 'stopped' (shut down cleanly), 'dead' (no
+ * heartbeat for dead_after_us) or 'alive'.  NULL on a database error.
+ */
+PGresult *instance_list(struct db *db, int64_t dead_after_us) TC_MUST_CHECK;
 
 /* "hostname:pid" into buf. */
 void instance_default_id(char *buf, size_t size);

@@ -25,7 +25,10 @@
  * it miss, and the whole transaction is tried once more from the read.
  * Definition edits compare updated_at instead, which moves only when a
  * definition column changes (the jobs_definition_changed trigger), so that
- * the claims and releases of a busy job do not make an edit fail.
+ * the claims and releases of a busy job do not make an edit fail.  An
+ * edit that names the version its caller read also has version = $v in its
+ * WHERE and, when it changed something of a job that is not running, moves
+ * version itself (a second statement: a no-op edit writes nothing).
  */
 #include <autoconfig.h>
 
@@ -35,7 +38,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "job_config.h"
+#include "job_query.h"
 #include "job_store.h"
 #include "schedule.h"
 #include "strbuf.h"
@@ -49,10 +54,11 @@
  * the operator is better told than kept waiting. */
 #define STORE_ATTEMPTS 2
 
-static const char SQL_READ[] =
-    "SELECT id, version, status, pause_requested, department_id, kind, schedule, timezone,"
-    " config::text, updated_at::text, schedule_error, to_jsonb(j)::text"
-    " FROM jobs j WHERE name = $1";
+#define SQL_READ                                                                            \
+    "SELECT id, version, status, pause_requested, department_id, kind, schedule, timezone,"  \
+    " config::text, updated_at::text, schedule_error, to_jsonb(j)::text, name FROM jobs j"
+static const char SQL_READ_BY_NAME[] = SQL_READ " WHERE name = $1";
+static const char SQL_READ_BY_ID[] = SQL_READ " WHERE id = $1::bigint";
 
 enum read_col {
     READ_ID,
@@ -67,13 +73,10 @@ enum read_col {
     READ_UPDATED_AT,
     READ_SCHEDULE_ERROR,
     READ_IMAGE,
+    READ_NAME,
 };
 
 static const char SQL_DEPARTMENT[] = "SELECT id FROM departments WHERE name = $1";
-
-static const char SQL_AUDIT[] =
-    "INSERT INTO audit_log (actor, action, object_type, object_id, department_id, before, after)"
-    " VALUES ($1, $2, 'job', $3, $4::bigint, $5::jsonb, $6::jsonb)";
 
 /* The trigger sets updated_at when a definition column really changed, so
  * the last column says whether anything did. */
@@ -82,9 +85,17 @@ static const char SQL_UPDATE[] =
     " department_id = coalesce($5::bigint, department_id), config = coalesce($6::jsonb, config),"
     " timeout_s = coalesce($7::int, timeout_s), max_retries = coalesce($8::int, max_retries),"
     " retry_backoff_s = coalesce($9::int, retry_backoff_s),"
-    " misfire_policy = coalesce($10, misfire_policy), kind = coalesce($11, kind)"
+    " misfire_policy = coalesce($10, misfire_policy), kind = coalesce($11, kind),"
+    " name = coalesce($12, name), description = coalesce($13, description)"
     " WHERE id = $1 AND updated_at = $2::timestamptz"
-    " RETURNING to_jsonb(jobs)::text, department_id, updated_at <> $2::timestamptz";
+    "  AND ($14::bigint IS NULL OR version = $14::bigint)"
+    " RETURNING to_jsonb(jobs)::text, department_id, updated_at <> $2::timestamptz, status";
+
+/* The version move of an edit fenced by version (never of a running job:
+ * that would take its lease away). */
+static const char SQL_BUMP[] =
+    "UPDATE jobs SET version = version + 1 WHERE id = $1 AND status <> 'running'"
+    " RETURNING to_jsonb(jobs)::text";
 
 static const char SQL_DELETE[] = "DELETE FROM jobs WHERE id = $1 AND version = $2 RETURNING id";
 
@@ -132,24 +143,29 @@ static const char SQL_KILL[] =
 
 /* One store call: its inputs, and what the transaction body reports. */
 struct store_tx {
-    const char *actor;             /* borrowed */
-    const char *name;              /* borrowed */
-    const struct job_def *def;     /* borrowed */
+    const struct audit_actor *actor;  /* borrowed */
+    const struct job_ref *ref;        /* borrowed; NULL on create */
+    char name[160];                   /* the job's name, for messages, once known */
+    const struct job_def *def;        /* borrowed */
     enum job_action action;
     int force;
-    struct job_store_error *err;   /* borrowed */
+    struct job_store_error *err;      /* borrowed */
     struct job_action_result *result; /* borrowed; job_store_act only */
-    int missed;                    /* a compare-and-swap found the row moved */
+    int missed;                       /* a compare-and-swap found the row moved */
     int64_t id;
     int changed;
 };
 
-static void TC_PRINTF(3, 4)
-store_fail(struct job_store_error *err, enum job_store_code code, const char *fmt, ...)
+/* err gets code, the field the error is about (NULL: none) and the message. */
+static void TC_PRINTF(4, 5)
+store_fail(struct job_store_error *err, enum job_store_code code, const char *field,
+           const char *fmt, ...)
 {
     va_list ap;
 
     err->code = code;
+    snprintf(err->field, sizeof(err->field), "%s", field != NULL ? field : "");
+    err->pos = -1;
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
     va_end(ap);
@@ -163,7 +179,8 @@ store_db_fail(struct db *db, struct job_store_error *err)
     if (msg[0] == '\0')
         msg = "unknown error";
     /* The first line only: libpq's hints follow on further lines. */
-    store_fail(err, JOB_STORE_FAILED, "database error: %.*s", (int)strcspn(msg, "\n"), msg);
+    store_fail(err, JOB_STORE_FAILED, NULL, "database error: %.*s", (int)strcspn(msg, "\n"),
+               msg);
 }
 
 void
@@ -183,23 +200,29 @@ check_schedule(const char *text, const char *zone, struct job_store_error *err)
     struct schedule *s;
 
     if (strlen(text) > SCHEDULE_TEXT_LIMIT) {
-        store_fail(err, JOB_STORE_INVALID, "bad schedule: longer than %d characters",
+        store_fail(err, JOB_STORE_INVALID, "schedule", "bad schedule: longer than %d characters",
                    SCHEDULE_TEXT_LIMIT);
+        err->pos = SCHEDULE_TEXT_LIMIT;
         return -1;
     }
     /* schedule_parse takes "" for UTC; the column wants a name. */
     if (zone != NULL && zone[0] == '\0') {
-        store_fail(err, JOB_STORE_INVALID, "bad time zone: empty time zone name at 0");
+        store_fail(err, JOB_STORE_INVALID, "timezone", "bad time zone: empty time zone name at 0");
+        err->pos = 0;
         return -1;
     }
     if (zone != NULL && strlen(zone) > TIMEZONE_TEXT_LIMIT) {
-        store_fail(err, JOB_STORE_INVALID, "bad time zone: longer than %d characters",
+        store_fail(err, JOB_STORE_INVALID, "timezone", "bad time zone: longer than %d characters",
                    TIMEZONE_TEXT_LIMIT);
+        err->pos = TIMEZONE_TEXT_LIMIT;
         return -1;
     }
     if ((s = schedule_parse(text, zone, &serr)) == NULL) {
-        store_fail(err, JOB_STORE_INVALID, "bad %s: %s at %d",
-                   serr.part == SCHEDULE_PART_ZONE ? "time zone" : "schedule", serr.msg, serr.pos);
+        int zone_part = serr.part == SCHEDULE_PART_ZONE;
+
+        store_fail(err, JOB_STORE_INVALID, zone_part ? "timezone" : "schedule", "bad %s: %s at %d",
+                   zone_part ? "time zone" : "schedule", serr.msg, serr.pos);
+        err->pos = serr.pos;
         return -1;
     }
     schedule_free(s);
@@ -215,28 +238,36 @@ check_numbers(const struct job_def *def, const char **policy, struct job_store_e
     *policy = NULL;
     if (def->timeout_s != JOB_DEF_UNSET &&
         (def->timeout_s < 1 || def->timeout_s > JOB_TIMEOUT_MAX_S)) {
-        store_fail(err, JOB_STORE_INVALID, "timeout must be from 1 s to %d s (7 days)",
+        store_fail(err, JOB_STORE_INVALID, "timeout_s", "timeout must be from 1 s to %d s (7 days)",
                    JOB_TIMEOUT_MAX_S);
         return -1;
     }
     if (def->max_retries != JOB_DEF_UNSET &&
         (def->max_retries < 0 || def->max_retries > JOB_RETRIES_MAX)) {
-        store_fail(err, JOB_STORE_INVALID, "retries must be from 0 to %d", JOB_RETRIES_MAX);
+        store_fail(err, JOB_STORE_INVALID, "max_retries", "retries must be from 0 to %d",
+                   JOB_RETRIES_MAX);
         return -1;
     }
     if (def->retry_backoff_s != JOB_DEF_UNSET &&
         (def->retry_backoff_s < 0 || def->retry_backoff_s > JOB_BACKOFF_MAX_S)) {
-        store_fail(err, JOB_STORE_INVALID, "retry backoff must be from 0 s to %d s (1 day)",
+        store_fail(err, JOB_STORE_INVALID, "retry_backoff_s",
+                   "retry backoff must be from 0 s to %d s (1 day)",
                    JOB_BACKOFF_MAX_S);
         return -1;
     }
     if (def->misfire_policy != NULL) {
         if (schedule_policy_parse(def->misfire_policy, &p) < 0) {
-            store_fail(err, JOB_STORE_INVALID, "bad misfire policy '%s': use skip or once",
+            store_fail(err, JOB_STORE_INVALID, "misfire_policy",
+                       "bad misfire policy '%s': use skip or once",
                        def->misfire_policy);
             return -1;
         }
         *policy = p == SCHEDULE_MISFIRE_ONCE ? "once" : "skip";
+    }
+    if (def->kind != NULL && !job_query_is_kind(def->kind)) {
+        store_fail(err, JOB_STORE_INVALID, "kind", "bad kind '%.20s': use shell, http or grpc",
+                   def->kind);
+        return -1;
     }
     return 0;
 }
@@ -257,32 +288,36 @@ config_merge(const char *stored, const char *kind, const char *patch, struct job
     char *text = NULL;
 
     if ((changes = json_loads(patch, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-        store_fail(err, JOB_STORE_INVALID, "bad config: not valid JSON: %s", jerr.text);
+        store_fail(err, JOB_STORE_INVALID, "config", "bad config: not valid JSON: %s", jerr.text);
         goto out;
     }
     if (!json_is_object(changes)) {
-        store_fail(err, JOB_STORE_INVALID, "bad config: config must be a JSON object");
+        store_fail(err, JOB_STORE_INVALID, "config", "bad config: config must be a JSON object");
         goto out;
     }
     root = stored != NULL ? json_loads(stored, 0, NULL) : json_object();
     if (root == NULL || !json_is_object(root)) {
-        store_fail(err, JOB_STORE_INVALID, "the stored config is not a JSON object");
+        store_fail(err, JOB_STORE_INVALID, "config", "the stored config is not a JSON object");
         goto out;
     }
     json_object_foreach(changes, key, value) {
         if (json_is_null(value)) {
             json_object_del(root, key); /* -1 when it was not there: nothing to remove */
         } else if (json_object_set(root, key, value) < 0) {
-            store_fail(err, JOB_STORE_FAILED, "out of memory");
+            store_fail(err, JOB_STORE_FAILED, NULL, "out of memory");
             goto out;
         }
     }
     if ((text = json_dumps(root, JSON_COMPACT)) == NULL) {
-        store_fail(err, JOB_STORE_FAILED, "out of memory");
+        store_fail(err, JOB_STORE_FAILED, NULL, "out of memory");
         goto out;
     }
     if (job_config_check(kind, text, &cerr) < 0) {
-        store_fail(err, JOB_STORE_INVALID, "bad config: %s", cerr.msg);
+        char field[sizeof(err->field)];
+
+        snprintf(field, sizeof(field), "config%s%.60s", cerr.field[0] != '\0' ? "." : "",
+                 cerr.field);
+        store_fail(err, JOB_STORE_INVALID, field, "bad config: %s", cerr.msg);
         free(text);
         text = NULL;
     }
@@ -304,7 +339,7 @@ department_id(struct db *db, const char *name, char *buf, size_t size, struct jo
         goto out;
     }
     if (PQntuples(res) == 0) {
-        store_fail(err, JOB_STORE_NOT_FOUND, "no department named '%s'", name);
+        store_fail(err, JOB_STORE_NOT_FOUND, "department", "no department named '%s'", name);
         goto out;
     }
     snprintf(buf, size, "%s", PQgetvalue(res, 0, 0));
@@ -314,21 +349,33 @@ out:
     return rc;
 }
 
-/* The job row as read at the start of a change; NOT_FOUND if none. */
+/* The job row as read at the start of a change, its name noted in tx;
+ * NOT_FOUND if there is none (in the fencing department). */
 static PGresult *
-read_job(struct db *db, const char *name, struct job_store_error *err)
+read_job(struct db *db, struct store_tx *tx)
 {
-    PGresult *res = db_query(db, SQL_READ, DB_PARAMS(name));
+    const struct job_ref *ref = tx->ref;
+    char id[24];
+    PGresult *res;
 
+    snprintf(id, sizeof(id), "%lld", (long long)ref->id);
+    res = ref->id > 0 ? db_query(db, SQL_READ_BY_ID, DB_PARAMS(id))
+                      : db_query(db, SQL_READ_BY_NAME, DB_PARAMS(ref->name));
     if (res == NULL) {
-        store_db_fail(db, err);
+        store_db_fail(db, tx->err);
         return NULL;
     }
-    if (PQntuples(res) == 0) {
-        store_fail(err, JOB_STORE_NOT_FOUND, "no job named '%s'", name);
+    /* Moved out of the department the rights were checked in: as gone. */
+    if (PQntuples(res) == 0 || (ref->department_id > 0 &&
+                                db_get_int64(res, 0, READ_DEPARTMENT, 0) != ref->department_id)) {
+        if (ref->id > 0)
+            store_fail(tx->err, JOB_STORE_NOT_FOUND, NULL, "no job %lld", (long long)ref->id);
+        else
+            store_fail(tx->err, JOB_STORE_NOT_FOUND, NULL, "no job named '%s'", ref->name);
         PQclear(res);
         return NULL;
     }
+    snprintf(tx->name, sizeof(tx->name), "%s", PQgetvalue(res, 0, READ_NAME));
     return res;
 }
 
@@ -336,7 +383,8 @@ static int
 audit(struct db *db, const struct store_tx *tx, const char *action, const char *id,
       const char *department, const char *before, const char *after)
 {
-    if (db_exec(db, SQL_AUDIT, DB_PARAMS(tx->actor, action, id, department, before, after)) < 0) {
+    if (audit_write(db, tx->actor, action, "job", id, strtoll(department, NULL, 10), before,
+                    after) < 0) {
         store_db_fail(db, tx->err);
         return -1;
     }
@@ -363,7 +411,7 @@ store_run(struct db *db, int (*body)(struct db *db, void *arg), struct store_tx 
             return -1;
         }
     }
-    store_fail(tx->err, JOB_STORE_CONFLICT,
+    store_fail(tx->err, JOB_STORE_CONFLICT, NULL,
                "job '%s' kept changing while this command ran (an instance is busy with it);"
                " try again",
                tx->name);
@@ -384,13 +432,51 @@ insert_col(struct strbuf *cols, struct strbuf *vals, const char **params, int *n
     strbuf_printf(vals, ", $%d%s", *n, cast);
 }
 
+/* The department of def as an id in buf: def->department_id, or the id of
+ * the department named def->department; "" when neither is given. */
+static int
+def_department(struct db *db, const struct job_def *def, char *buf, size_t size,
+               struct job_store_error *err)
+{
+    buf[0] = '\0';
+    if (def->department_id > 0) {
+        snprintf(buf, size, "%lld", (long long)def->department_id);
+        return 0;
+    }
+    if (def->department != NULL)
+        return department_id(db, def->department, buf, size, err);
+    return 0;
+}
+
+/* The words for a department the database did not find (a foreign key). */
+static void
+department_gone(const struct job_def *def, struct job_store_error *err)
+{
+    if (def->department_id > 0)
+        store_fail(err, JOB_STORE_NOT_FOUND, "department", "no department %lld",
+                   (long long)def->department_id);
+    else
+        store_fail(err, JOB_STORE_NOT_FOUND, "department", "no department named '%s'",
+                   def->department != NULL ? def->department : "default");
+}
+
+/* The words for a name the jobs table's CHECK refuses. */
+static void
+bad_name(const char *name, struct job_store_error *err)
+{
+    store_fail(err, JOB_STORE_INVALID, "name",
+               "bad job name '%s': use letters, digits and . _ : - (starting with a"
+               " letter, digit or _), at most 128 characters",
+               name);
+}
+
 static int
 create_body(struct db *db, void *arg)
 {
     struct store_tx *tx = arg;
     const struct job_def *def = tx->def;
     struct strbuf cols = STRBUF_INIT, vals = STRBUF_INIT, sql = STRBUF_INIT;
-    const char *params[12];
+    const char *params[14];
     char dept[24], timeout[16], retries[16], backoff[16];
     const char *policy, *kind = def->kind != NULL ? def->kind : "shell";
     char *config = NULL;
@@ -401,17 +487,18 @@ create_body(struct db *db, void *arg)
         goto out;
     if ((config = config_merge(NULL, kind, def->config, tx->err)) == NULL)
         goto out;
+    if (def_department(db, def, dept, sizeof(dept), tx->err) < 0)
+        goto out;
     params[n++] = kind; /* $1: the first column */
     insert_col(&cols, &vals, params, &n, "name", "", def->name);
     insert_col(&cols, &vals, params, &n, "schedule", "", def->schedule);
     insert_col(&cols, &vals, params, &n, "config", "::jsonb", config);
+    if (def->description != NULL)
+        insert_col(&cols, &vals, params, &n, "description", "", def->description);
     if (def->timezone != NULL)
         insert_col(&cols, &vals, params, &n, "timezone", "", def->timezone);
-    if (def->department != NULL) {
-        if (department_id(db, def->department, dept, sizeof(dept), tx->err) < 0)
-            goto out;
+    if (dept[0] != '\0')
         insert_col(&cols, &vals, params, &n, "department_id", "::bigint", dept);
-    }
     if (def->paused)
         insert_col(&cols, &vals, params, &n, "status", "", "paused");
     if (def->timeout_s != JOB_DEF_UNSET) {
@@ -433,24 +520,21 @@ create_body(struct db *db, void *arg)
                         " RETURNING id, department_id, to_jsonb(jobs)::text",
                   strbuf_str(&cols), strbuf_str(&vals));
     if (strbuf_failed(&cols) || strbuf_failed(&vals) || strbuf_failed(&sql)) {
-        store_fail(tx->err, JOB_STORE_FAILED, "out of memory");
+        store_fail(tx->err, JOB_STORE_FAILED, NULL, "out of memory");
         goto out;
     }
     if ((res = db_query(db, strbuf_str(&sql), n, params)) == NULL) {
         switch (db_last_error(db)) {
         case DB_ERR_UNIQUE:
-            store_fail(tx->err, JOB_STORE_CONFLICT, "a job named '%s' already exists", def->name);
+            store_fail(tx->err, JOB_STORE_CONFLICT, "name", "a job named '%s' already exists",
+                       def->name);
             break;
         case DB_ERR_CHECK:
             /* Every other checked column was checked above: it is the name. */
-            store_fail(tx->err, JOB_STORE_INVALID,
-                       "bad job name '%s': use letters, digits and . _ : - (starting with a"
-                       " letter, digit or _), at most 128 characters",
-                       def->name);
+            bad_name(def->name, tx->err);
             break;
         case DB_ERR_FOREIGN:
-            store_fail(tx->err, JOB_STORE_NOT_FOUND, "no department named '%s'",
-                       def->department != NULL ? def->department : "default");
+            department_gone(def, tx->err);
             break;
         default:
             store_db_fail(db, tx->err);
@@ -471,23 +555,39 @@ out:
     return rc;
 }
 
+/* A store call's tx and err, ready for store_run. */
+static void
+store_tx_init(struct store_tx *tx, const struct audit_actor *actor, const struct job_ref *ref,
+              struct job_store_error *err)
+{
+    memset(tx, 0, sizeof(*tx));
+    tx->actor = actor;
+    tx->ref = ref;
+    tx->err = err;
+    err->code = JOB_STORE_OK;
+    err->field[0] = '\0';
+    err->pos = -1;
+    err->msg[0] = '\0';
+    /* Until the row is read, messages name the job as the caller did. */
+    if (ref != NULL && ref->id > 0)
+        snprintf(tx->name, sizeof(tx->name), "%lld", (long long)ref->id);
+    else if (ref != NULL && ref->name != NULL)
+        snprintf(tx->name, sizeof(tx->name), "%s", ref->name);
+}
+
 int
-job_store_create(struct db *db, const char *actor, const struct job_def *def, int64_t *id,
-                 struct job_store_error *err)
+job_store_create(struct db *db, const struct audit_actor *actor, const struct job_def *def,
+                 int64_t *id, struct job_store_error *err)
 {
     struct store_tx tx;
 
-    memset(&tx, 0, sizeof(tx));
-    tx.actor = actor;
-    tx.name = def->name;
+    store_tx_init(&tx, actor, NULL, err);
     tx.def = def;
-    tx.err = err;
-    err->code = JOB_STORE_OK;
-    err->msg[0] = '\0';
     if (def->name == NULL || def->schedule == NULL || def->config == NULL) {
-        store_fail(err, JOB_STORE_INVALID, "a job needs a name, a schedule and a config");
+        store_fail(err, JOB_STORE_INVALID, NULL, "a job needs a name, a schedule and a config");
         return -1;
     }
+    snprintf(tx.name, sizeof(tx.name), "%s", def->name);
     /* Checked before any round trip: a typo costs no connection time. */
     if (check_schedule(def->schedule, def->timezone, err) < 0)
         return -1;
@@ -499,24 +599,56 @@ job_store_create(struct db *db, const char *actor, const struct job_def *def, in
 
 /* --- update --- */
 
+/* The edit's UPDATE failed: say why in the caller's terms. */
+static void
+update_refused(struct db *db, const struct job_def *def, struct job_store_error *err)
+{
+    switch (db_last_error(db)) {
+    case DB_ERR_FOREIGN:
+        department_gone(def, err);
+        break;
+    case DB_ERR_UNIQUE:
+        store_fail(err, JOB_STORE_CONFLICT, "name", "a job named '%s' already exists",
+                   def->name != NULL ? def->name : "?");
+        break;
+    case DB_ERR_CHECK:
+        /* Every other checked column was checked before: a new name. */
+        if (def->name != NULL)
+            bad_name(def->name, err);
+        else
+            store_fail(err, JOB_STORE_INVALID, NULL, "the database refused the change: %s",
+                       db_last_message(db));
+        break;
+    default:
+        store_db_fail(db, err);
+    }
+}
+
 static int
 update_body(struct db *db, void *arg)
 {
     struct store_tx *tx = arg;
     const struct job_def *def = tx->def;
-    char dept[24], timeout[16], retries[16], backoff[16];
-    const char *policy, *id, *kind;
+    char dept[24], timeout[16], retries[16], backoff[16], version[24];
+    const char *policy, *id, *kind, *after;
     char *config = NULL;
-    PGresult *row = NULL, *res = NULL;
+    PGresult *row = NULL, *res = NULL, *bumped = NULL;
     int rc = -1;
 
     tx->changed = 0;
     if (check_numbers(def, &policy, tx->err) < 0)
         goto out;
-    if ((row = read_job(db, tx->name, tx->err)) == NULL)
+    if ((row = read_job(db, tx)) == NULL)
         goto out;
     id = PQgetvalue(row, 0, READ_ID);
     kind = PQgetvalue(row, 0, READ_KIND);
+    if (def->version > 0 && db_get_int64(row, 0, READ_VERSION, 0) != def->version) {
+        store_fail(tx->err, JOB_STORE_STALE, "version",
+                   "job '%s' changed since version %lld was read (it is at version %s now):"
+                   " read it again",
+                   tx->name, (long long)def->version, PQgetvalue(row, 0, READ_VERSION));
+        goto out;
+    }
     /* The new schedule with the stored zone, or the other way round: the
      * pair is what the scheduler parses. */
     if ((def->schedule != NULL || def->timezone != NULL) &&
@@ -527,7 +659,7 @@ update_body(struct db *db, void *arg)
     /* Another kind starts from an empty config: the old keys mean nothing to it. */
     if (def->kind != NULL && strcmp(def->kind, kind) != 0) {
         if (def->config == NULL) {
-            store_fail(tx->err, JOB_STORE_INVALID,
+            store_fail(tx->err, JOB_STORE_INVALID, "config",
                        "job '%s' is a %s job: a %s job needs its config", tx->name, kind,
                        def->kind);
             goto out;
@@ -539,41 +671,45 @@ update_body(struct db *db, void *arg)
                                    tx->err)) == NULL)
             goto out;
     }
-    if (def->department != NULL &&
-        department_id(db, def->department, dept, sizeof(dept), tx->err) < 0)
+    if (def_department(db, def, dept, sizeof(dept), tx->err) < 0)
         goto out;
     snprintf(timeout, sizeof(timeout), "%d", def->timeout_s);
     snprintf(retries, sizeof(retries), "%d", def->max_retries);
     snprintf(backoff, sizeof(backoff), "%d", def->retry_backoff_s);
+    snprintf(version, sizeof(version), "%lld", (long long)def->version);
     res = db_query(db, SQL_UPDATE,
                    DB_PARAMS(id, PQgetvalue(row, 0, READ_UPDATED_AT), def->schedule, def->timezone,
-                             def->department != NULL ? dept : NULL, config,
+                             dept[0] != '\0' ? dept : NULL, config,
                              def->timeout_s != JOB_DEF_UNSET ? timeout : NULL,
                              def->max_retries != JOB_DEF_UNSET ? retries : NULL,
                              def->retry_backoff_s != JOB_DEF_UNSET ? backoff : NULL, policy,
-                             def->kind));
+                             def->kind, def->name, def->description,
+                             def->version > 0 ? version : NULL));
     if (res == NULL) {
-        if (db_last_error(db) == DB_ERR_FOREIGN)
-            store_fail(tx->err, JOB_STORE_NOT_FOUND, "no department named '%s'",
-                       def->department != NULL ? def->department : "?");
-        else if (db_last_error(db) == DB_ERR_CHECK)
-            store_fail(tx->err, JOB_STORE_INVALID, "the database refused the change: %s",
-                       db_last_message(db));
-        else
-            store_db_fail(db, tx->err);
+        update_refused(db, def, tx->err);
         goto out;
     }
     if (PQntuples(res) == 0) {
-        tx->missed = 1; /* edited by someone else since we read it */
+        tx->missed = 1; /* edited, or moved when fenced by version, since we read it */
         goto out;
     }
     tx->id = db_get_int64(row, 0, READ_ID, 0);
     tx->changed = db_get_bool(res, 0, 2);
+    after = PQgetvalue(res, 0, 0);
+    if (tx->changed && def->version > 0 && strcmp(PQgetvalue(res, 0, 3), "running") != 0) {
+        if ((bumped = db_query(db, SQL_BUMP, DB_PARAMS(id))) == NULL) {
+            store_db_fail(db, tx->err);
+            goto out;
+        }
+        if (PQntuples(bumped) == 1)
+            after = PQgetvalue(bumped, 0, 0);
+    }
     if (tx->changed && audit(db, tx, "job.update", id, PQgetvalue(res, 0, 1),
-                             PQgetvalue(row, 0, READ_IMAGE), PQgetvalue(res, 0, 0)) < 0)
+                             PQgetvalue(row, 0, READ_IMAGE), after) < 0)
         goto out;
     rc = 0;
 out:
+    PQclear(bumped);
     PQclear(res);
     PQclear(row);
     free(config);
@@ -581,16 +717,13 @@ out:
 }
 
 int
-job_store_update(struct db *db, const char *actor, const char *name, const struct job_def *def,
-                 int *changed, struct job_store_error *err)
+job_store_update(struct db *db, const struct audit_actor *actor, const struct job_ref *job,
+                 const struct job_def *def, int *changed, struct job_store_error *err)
 {
     struct store_tx tx;
 
-    memset(&tx, 0, sizeof(tx));
-    tx.actor = actor;
-    tx.name = name;
+    store_tx_init(&tx, actor, job, err);
     tx.def = def;
-    tx.err = err;
     if (store_run(db, update_body, &tx) < 0)
         return -1;
     *changed = tx.changed;
@@ -607,12 +740,12 @@ delete_body(struct db *db, void *arg)
     const char *id;
     int rc = -1;
 
-    if ((row = read_job(db, tx->name, tx->err)) == NULL)
+    if ((row = read_job(db, tx)) == NULL)
         goto out;
     id = PQgetvalue(row, 0, READ_ID);
     if (strcmp(PQgetvalue(row, 0, READ_STATUS), "running") == 0 && !tx->force) {
-        store_fail(tx->err, JOB_STORE_CONFLICT,
-                   "job '%s' is running: kill it first, or use --force", tx->name);
+        store_fail(tx->err, JOB_STORE_CONFLICT, "force",
+                   "job '%s' is running: kill it first, or force the deletion", tx->name);
         goto out;
     }
     res = db_query(db, SQL_DELETE, DB_PARAMS(id, PQgetvalue(row, 0, READ_VERSION)));
@@ -635,16 +768,13 @@ out:
 }
 
 int
-job_store_delete(struct db *db, const char *actor, const char *name, int force,
-                 struct job_store_error *err)
+job_store_delete(struct db *db, const struct audit_actor *actor, const struct job_ref *job,
+                 int force, struct job_store_error *err)
 {
     struct store_tx tx;
 
-    memset(&tx, 0, sizeof(tx));
-    tx.actor = actor;
-    tx.name = name;
+    store_tx_init(&tx, actor, job, err);
     tx.force = force;
-    tx.err = err;
     return store_run(db, delete_body, &tx);
 }
 
@@ -687,12 +817,13 @@ act_statement(const struct store_tx *tx, const PGresult *row, enum job_outcome *
     case JOB_ACTION_RUN:
         *audit_action = "job.run";
         if (running) {
-            store_fail(tx->err, JOB_STORE_CONFLICT, "job '%s' is already running", tx->name);
+            store_fail(tx->err, JOB_STORE_CONFLICT, NULL, "job '%s' is already running",
+                       tx->name);
             return NULL;
         }
         /* The due query passes over such a job: it would never start. */
         if (!PQgetisnull(row, 0, READ_SCHEDULE_ERROR)) {
-            store_fail(tx->err, JOB_STORE_CONFLICT,
+            store_fail(tx->err, JOB_STORE_CONFLICT, "schedule",
                        "job '%s' cannot run until its schedule is fixed (%s)", tx->name,
                        PQgetvalue(row, 0, READ_SCHEDULE_ERROR));
             return NULL;
@@ -701,7 +832,7 @@ act_statement(const struct store_tx *tx, const PGresult *row, enum job_outcome *
     case JOB_ACTION_KILL:
         *audit_action = "job.kill";
         if (!running) {
-            store_fail(tx->err, JOB_STORE_CONFLICT, "job '%s' is not running", tx->name);
+            store_fail(tx->err, JOB_STORE_CONFLICT, NULL, "job '%s' is not running", tx->name);
             return NULL;
         }
         *outcome = JOB_OUTCOME_REQUESTED;
@@ -719,11 +850,13 @@ act_body(struct db *db, void *arg)
     const char *sql, *audit_action = "", *id, *version, *status;
     int rc = -1;
 
-    if ((row = read_job(db, tx->name, tx->err)) == NULL)
+    if ((row = read_job(db, tx)) == NULL)
         goto out;
     id = PQgetvalue(row, 0, READ_ID);
     version = PQgetvalue(row, 0, READ_VERSION);
     status = PQgetvalue(row, 0, READ_STATUS);
+    result->id = db_get_int64(row, 0, READ_ID, 0);
+    snprintf(result->name, sizeof(result->name), "%s", tx->name);
     snprintf(result->status_before, sizeof(result->status_before), "%s", status);
     result->pause_requested_before = db_get_bool(row, 0, READ_PAUSE_REQUESTED);
     sql = act_statement(tx, row, &result->outcome, &audit_action);
@@ -754,17 +887,69 @@ out:
 }
 
 int
-job_store_act(struct db *db, const char *actor, const char *name, enum job_action action,
-              struct job_action_result *result, struct job_store_error *err)
+job_store_act(struct db *db, const struct audit_actor *actor, const struct job_ref *job,
+              enum job_action action, struct job_action_result *result,
+              struct job_store_error *err)
 {
     struct store_tx tx;
 
-    memset(&tx, 0, sizeof(tx));
+    store_tx_init(&tx, actor, job, err);
     memset(result, 0, sizeof(*result));
-    tx.actor = actor;
-    tx.name = name;
     tx.action = action;
     tx.result = result;
-    tx.err = err;
     return store_run(db, act_body, &tx);
+}
+
+void
+job_store_describe(enum job_action action, const struct job_action_result *r, char *buf,
+                   size_t size)
+{
+    int was_paused = strcmp(r->status_before, "paused") == 0;
+    const char *name = r->name;
+
+    switch (action) {
+    case JOB_ACTION_PAUSE:
+        if (r->outcome == JOB_OUTCOME_DONE)
+            snprintf(buf, size, "paused job '%s'", name);
+        else if (r->outcome == JOB_OUTCOME_REQUESTED)
+            snprintf(buf, size, "job '%s' is running: it will be paused when this run ends", name);
+        else if (was_paused)
+            snprintf(buf, size, "job '%s' is already paused", name);
+        else
+            snprintf(buf, size, "job '%s' is already to be paused when this run ends", name);
+        break;
+    case JOB_ACTION_RESUME:
+        if (r->outcome == JOB_OUTCOME_DONE && was_paused)
+            snprintf(buf, size, "resumed job '%s'", name);
+        else if (r->outcome == JOB_OUTCOME_DONE)
+            snprintf(buf, size, "job '%s' will no longer pause after its pending run", name);
+        else if (r->outcome == JOB_OUTCOME_REQUESTED)
+            snprintf(buf, size,
+                     "job '%s' is running: it will no longer be paused when this run ends", name);
+        else
+            snprintf(buf, size, "job '%s' is not paused", name);
+        break;
+    case JOB_ACTION_RUN:
+        if (was_paused)
+            snprintf(buf, size, "job '%s' will run once now and stay paused", name);
+        else if (r->pause_requested_before)
+            snprintf(buf, size, "job '%s' will run now, then pause (a pause is pending)", name);
+        else
+            snprintf(buf, size, "job '%s' will run now", name);
+        break;
+    case JOB_ACTION_KILL:
+        snprintf(buf, size, "asked the instance running job '%s' to kill it", name);
+        break;
+    }
+}
+
+const char *
+job_outcome_name(enum job_outcome outcome)
+{
+    switch (outcome) {
+    case JOB_OUTCOME_DONE: return "done";
+    case JOB_OUTCOME_REQUESTED: return "requested";
+    case JOB_OUTCOME_UNCHANGED: return "unchanged";
+    }
+    return "?";
 }

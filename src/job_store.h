@@ -1,6 +1,6 @@
 /* job_store.h - changes to job definitions and operator actions, in SQL.
  *
- * The command line (and the API after it) change jobs only through here, so
+ * The command line and the API change jobs only through here, so
  * that every change is checked the same way, fenced the same way as the
  * scheduler fences its own (see claim.c), and written to audit_log in the
  * same transaction as the change itself.
@@ -12,12 +12,21 @@
  * run) compare-and-swap on version exactly as a claim does, and requests to
  * a running job (pause after the run, kill) leave version alone, because a
  * moved version takes the lease away from the instance running the job.
+ * An edit that names the version its caller read (the API's PATCH) is
+ * refused when the version moved since, and moves it itself unless the job
+ * is running, so that two such edits of one job cannot both pass.
+ *
+ * Every call names its actor (who, for audit_log) and its job by id or by
+ * name, optionally fenced by the department the caller's rights were
+ * checked in.
  */
 #ifndef TC_JOB_STORE_H
 #define TC_JOB_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+#include "audit.h"
 #include "common.h"
 #include "db.h"
 
@@ -26,12 +35,25 @@ enum job_store_code {
     JOB_STORE_INVALID,   /* bad input, msg names it (command line: exit 2) */
     JOB_STORE_NOT_FOUND, /* no such job or department (exit 1) */
     JOB_STORE_CONFLICT,  /* the job's state or a concurrent change forbids it (exit 1) */
+    JOB_STORE_STALE,     /* the job's version is not the one the caller read (exit 1) */
     JOB_STORE_FAILED,    /* the database failed (exit 1) */
 };
 
 struct job_store_error {
     enum job_store_code code;
-    char msg[400]; /* one lower-case line, without a "tablecron:" prefix */
+    char field[80]; /* the input it is about, as the API names it: "schedule",
+                     * "timezone", "config.url", "name", "department", "version",
+                     * "force" (a running job) ...; "" when none */
+    int pos;        /* "schedule" and "timezone": 0-based position of the error; else -1 */
+    char msg[400];  /* one lower-case line, without a "tablecron:" prefix */
+};
+
+/* Which job a change is for. */
+struct job_ref {
+    int64_t id;            /* > 0: the job with this id ... */
+    const char *name;      /* ... else the job with this name (borrowed) */
+    int64_t department_id; /* > 0: the job must (still) be in this department, where the
+                            * caller's rights were checked; else NOT_FOUND */
 };
 
 /* What an operator gives for a job.  NULL (or JOB_DEF_UNSET) means "not
@@ -39,10 +61,12 @@ struct job_store_error {
 #define JOB_DEF_UNSET (-1)
 
 struct job_def {
-    const char *name;           /* borrowed; create only */
+    const char *name;           /* borrowed; on edit: a new name */
+    const char *description;    /* borrowed; free text */
     const char *schedule;       /* borrowed */
     const char *timezone;       /* borrowed; IANA name */
     const char *department;     /* borrowed; department name */
+    int64_t department_id;      /* > 0: the department by id (department is then ignored) */
     const char *kind;           /* borrowed; "shell", "http" or "grpc"; NULL: shell on
                                  * create, the stored kind on edit */
     const char *config;         /* borrowed; a JSON object of task parameters, as
@@ -52,6 +76,8 @@ struct job_def {
     int retry_backoff_s;        /* 0 .. JOB_BACKOFF_MAX_S */
     const char *misfire_policy; /* borrowed; "skip" or "once", any case */
     int paused;                 /* create only: start paused */
+    int64_t version;            /* edit only; > 0: the version the caller read (STALE
+                                 * when it moved; the edit moves it unless running) */
 };
 
 /* The ranges of the jobs table's CHECK constraints (0001_init.sql). */
@@ -67,29 +93,30 @@ void job_def_init(struct job_def *def); /* everything "not given" */
  * scheduler will check it (job_config_check), next_time is left NULL for
  * the instances to compute.  A duplicate name is a CONFLICT, a name the table refuses or
  * any bad value INVALID, an unknown department NOT_FOUND.
- * actor is written to audit_log ("cli:alice").  *id gets the new job's id.
+ * *id gets the new job's id.
  */
-int job_store_create(struct db *db, const char *actor, const struct job_def *def, int64_t *id,
-                     struct job_store_error *err) TC_MUST_CHECK;
+int job_store_create(struct db *db, const struct audit_actor *actor, const struct job_def *def,
+                     int64_t *id, struct job_store_error *err) TC_MUST_CHECK;
 
 /*
- * Change the given definition columns of job `name`, with the checks of
- * create applied to the result (a new --tz is checked with the stored
- * schedule).  The keys of def->config are set in the stored config (a null
- * value removes one) and the rest is kept; but a def->kind other than the
- * stored one changes the job's kind, and def->config (without its nulls)
- * becomes its whole config.  The resulting config is checked for its kind.
+ * Change the given definition columns of a job, with the checks of create
+ * applied to the result (a new --tz is checked with the stored schedule).
+ * The keys of def->config are set in the stored config (a null value
+ * removes one) and the rest is kept; but a def->kind other than the stored
+ * one changes the job's kind, and def->config (without its nulls) becomes
+ * its whole config.  The resulting config is checked for its kind.
  * *changed is 0 when every given value was already the stored one (then
- * no audit row is written).
+ * nothing is written, no audit row either).
  */
-int job_store_update(struct db *db, const char *actor, const char *name,
+int job_store_update(struct db *db, const struct audit_actor *actor, const struct job_ref *job,
                      const struct job_def *def, int *changed, struct job_store_error *err)
     TC_MUST_CHECK;
 
-/* Delete job `name` and its executions.  A running job is a CONFLICT unless
- * force is set; its runner then finds its lease gone and kills the task. */
-int job_store_delete(struct db *db, const char *actor, const char *name, int force,
-                     struct job_store_error *err) TC_MUST_CHECK;
+/* Delete a job and its executions.  A running job is a CONFLICT (field
+ * "force") unless force is set; its runner then finds its lease gone and
+ * kills the task. */
+int job_store_delete(struct db *db, const struct audit_actor *actor, const struct job_ref *job,
+                     int force, struct job_store_error *err) TC_MUST_CHECK;
 
 enum job_action {
     JOB_ACTION_PAUSE,  /* stop scheduling; a running job pauses when its run ends */
@@ -106,18 +133,28 @@ enum job_outcome {
 
 struct job_action_result {
     enum job_outcome outcome;
+    int64_t id;             /* the job's */
+    char name[160];         /* the job's */
     char status_before[16]; /* waiting, running, paused or done */
     int pause_requested_before;
 };
 
 /*
- * Apply an action to job `name` (see enum job_action; the exact state
- * changes are in job_store.c).  Running a running job, or killing one
- * that is not running, is a CONFLICT.  A compare-and-swap that misses
- * (a scheduler moved the job meanwhile) is retried once, then reported
- * as a CONFLICT.
+ * Apply an action to a job (see enum job_action; the exact state changes
+ * are in job_store.c).  Running a running job, or killing one that is not
+ * running, is a CONFLICT.  A compare-and-swap that misses (a scheduler
+ * moved the job meanwhile) is retried once, then reported as a CONFLICT.
  */
-int job_store_act(struct db *db, const char *actor, const char *name, enum job_action action,
-                  struct job_action_result *result, struct job_store_error *err) TC_MUST_CHECK;
+int job_store_act(struct db *db, const struct audit_actor *actor, const struct job_ref *job,
+                  enum job_action action, struct job_action_result *result,
+                  struct job_store_error *err) TC_MUST_CHECK;
+
+/* What an action did, in one line of words for people: "paused job 'x'",
+ * "job 'x' is running: it will be paused when this run ends", ... */
+void job_store_describe(enum job_action action, const struct job_action_result *result,
+                        char *buf, size_t size);
+
+/* "done", "requested" or "unchanged". */
+const char *job_outcome_name(enum job_outcome outcome);
 
 #endif

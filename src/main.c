@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli_account.h"
 #include "cli_cron.h"
 #include "cli_history.h"
 #include "cli_instances.h"
@@ -43,6 +44,10 @@ static const struct subcommand subcommands[] = {
     { "job", 1, cli_job_main, "add, change, list, run, pause and kill jobs" },
     { "history", 1, cli_history_main, "list executions and show their output" },
     { "instances", 1, cli_instances_main, "list instances and whether they are alive" },
+    { "user", 1, cli_account_main, "add and list users, set passwords, disable users" },
+    { "dept", 1, cli_account_main, "add and list departments" },
+    { "member", 1, cli_account_main, "give users roles in departments" },
+    { "token", 1, cli_account_main, "create, list and revoke API tokens" },
     { "version", 0, cmd_version, "print the version" },
 };
 

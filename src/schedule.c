@@ -269,6 +269,20 @@ schedule_next(const struct schedule *s, int64_t prev_s, int64_t after_s, int64_t
     return -1;
 }
 
+int
+schedule_upcoming(const struct schedule *s, int64_t prev_s, int64_t after_s, int64_t *out,
+                  int max)
+{
+    int64_t t;
+    int n = 0;
+
+    while (n < max && schedule_next(s, prev_s, after_s, &t) == 0) {
+        out[n++] = t;
+        prev_s = after_s = t;
+    }
+    return n;
+}
+
 /* The fire time after t on the grid that t belongs to, or SCHEDULE_NONE. */
 static int64_t
 schedule_succ(const struct schedule *s, int64_t t)

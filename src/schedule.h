@@ -74,6 +74,13 @@ void schedule_free(struct schedule *s); /* NULL is fine */
 int schedule_next(const struct schedule *s, int64_t prev_s, int64_t after_s, int64_t *next_s)
     TC_MUST_CHECK;
 
+/* Up to max fire times after after_s into out, each one the previous
+ * scheduled time of the next as an instance chains them (so @every keeps
+ * its grid from prev_s and @at is consumed).  Returns how many: fewer than
+ * max when the schedule has nothing left to fire. */
+int schedule_upcoming(const struct schedule *s, int64_t prev_s, int64_t after_s, int64_t *out,
+                      int max);
+
 enum schedule_kind schedule_kind(const struct schedule *s);
 int schedule_is_oneoff(const struct schedule *s); /* 1 for @at */
 const struct tz *schedule_zone(const struct schedule *s); /* borrowed */

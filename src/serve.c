@@ -158,6 +158,7 @@ start_api(const struct config *cfg, char *url, size_t size)
     opts.db = cfg->db;
     opts.settings.session_ttl_s = cfg->session_ttl_us / 1000000;
     opts.settings.cookie_secure = cfg->cookie_secure;
+    opts.settings.lease_us = cfg->lease_us;
     if ((api = api_start(&opts, err, sizeof(err))) == NULL) {
         log_error("cannot serve the API", "error=%s", err);
         return NULL;
