@@ -17,6 +17,8 @@
 #include "log.h"
 #include "net.h"
 
+#define NET_IDLE_CONNECTIONS 64
+
 struct net {
     CURLM *multi;     /* owned */
     short *want;      /* owned; per fd: POLLIN/POLLOUT wanted, 0 = not libcurl's */
@@ -86,7 +88,10 @@ net_new(void)
         curl_multi_setopt(net->multi, CURLMOPT_SOCKETDATA, net) != CURLM_OK ||
         curl_multi_setopt(net->multi, CURLMOPT_TIMERFUNCTION, on_timer) != CURLM_OK ||
         curl_multi_setopt(net->multi, CURLMOPT_TIMERDATA, net) != CURLM_OK ||
-        curl_multi_setopt(net->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX) != CURLM_OK)
+        curl_multi_setopt(net->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX) != CURLM_OK ||
+        /* Idle connections kept for reuse; beyond this the oldest close
+         * (without a cap, a burst of 1,000 tasks keeps 1,000 sockets). */
+        curl_multi_setopt(net->multi, CURLMOPT_MAXCONNECTS, (long)NET_IDLE_CONNECTIONS) != CURLM_OK)
         goto fail;
     return net;
 fail:
