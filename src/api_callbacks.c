@@ -19,11 +19,13 @@
  */
 #include <autoconfig.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api_callbacks.h"
+#include "tailbuf.h"
 #include "utf8.h"
 
 static const struct api_field report_fields[] = {
@@ -118,7 +120,7 @@ api_execution_report(struct api_call *call)
     char id[24], job[24], progress[8], exit_code[16];
     struct report r;
     json_t *body = NULL, *v;
-    char *params = NULL;
+    char *params = NULL, *output = NULL;
     PGresult *res;
 
     memset(&r, 0, sizeof(r));
@@ -186,10 +188,28 @@ api_execution_report(struct api_call *call)
         r.params = params;
     }
     if ((v = json_object_get(body, "exit_code")) != NULL) {
+        if (json_integer_value(v) < INT32_MIN || json_integer_value(v) > INT32_MAX) {
+            api_error(call, 400, "invalid", "exit_code", "exit_code must be a 32-bit integer");
+            goto out;
+        }
         snprintf(exit_code, sizeof(exit_code), "%d", (int)json_integer_value(v));
         r.exit_code = exit_code;
     }
-    r.output = json_string_value(json_object_get(body, "output"));
+    if ((v = json_object_get(body, "output")) != NULL) {
+        /* Bounded like any task's output: the end is kept, with a marker. */
+        struct tailbuf *tb = tailbuf_new(TAILBUF_DEFAULT_LIMIT);
+
+        if (tb != NULL) {
+            tailbuf_append(tb, json_string_value(v), json_string_length(v));
+            output = tailbuf_text(tb);
+            tailbuf_free(tb);
+        }
+        if (output == NULL) {
+            api_error(call, 500, "internal", NULL, "out of memory");
+            goto out;
+        }
+        r.output = output;
+    }
     r.error = json_string_value(json_object_get(body, "error"));
     if (r.status == NULL && (r.output != NULL || r.error != NULL || r.exit_code != NULL)) {
         api_error(call, 400, "invalid", "status", "output, error and exit_code need a status");
@@ -207,6 +227,7 @@ api_execution_report(struct api_call *call)
                                    : strcmp(r.status, "rebalance") == 0 ? "abandoned"
                                                                          : r.status));
 out:
+    free(output);
     free(params);
     json_decref(body);
 }

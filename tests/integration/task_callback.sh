@@ -6,7 +6,7 @@
 # attempt; a wrong token or a report after the end is refused.
 . "$TC_SRCDIR/tests/lib.sh"
 . "$TC_SRCDIR/tests/servers/servers.sh"
-plan 23
+plan 25
 
 tc_need_tools python3 curl
 "$TABLECRON" migrate >/dev/null 2>&1 || tc_bail "migrate failed"
@@ -111,6 +111,20 @@ is "$code" 409 "a report after the end is refused (409)"
 code=$(curl -s -o "$TC_TMP/r3" -w '%{http_code}' -X POST -H "X-Tablecron-Token: $token" \
     -d '{"progress": 500}' "$api_a/api/v1/executions/$exec_id/progress")
 like "$code $(cat "$TC_TMP/r3")" '^409 ' "even with a bad body once ended"
+# Bad outcomes of a running execution: refused, nothing stored.
+q "INSERT INTO jobs (name, schedule, kind, config, status, lease_owner, lease_until, scheduled_for, attempt, awaiting_callback)
+   VALUES ('held', '@every 1h', 'http', '{\"url\": \"http://127.0.0.1:1/\"}', 'running', 'a', now() + interval '1 hour', now(), 1, true)" >/dev/null
+held=$(q "INSERT INTO executions (job_id, scheduled_for, attempt, instance_id, callback_token_hash)
+   SELECT id, scheduled_for, 1, 'a', encode(sha256(convert_to('SECRET', 'UTF8')), 'hex') FROM jobs WHERE name = 'held'
+   RETURNING id" | head -n 1)
+code=$(curl -s -o "$TC_TMP/r4" -w '%{http_code}' -X POST -H 'X-Tablecron-Token: SECRET' \
+    -d '{"status": "failed", "exit_code": 4294967297}' "$api_a/api/v1/executions/$held/progress")
+is "$code $(q "SELECT status FROM executions WHERE id = $held")" "400 running" "an exit_code beyond 32 bits is refused"
+python3 -c 'import json; print(json.dumps({"status": "succeeded", "output": "x" * 1000000 + "END"}))' >"$TC_TMP/big.json"
+curl -s -o /dev/null -X POST -H 'X-Tablecron-Token: SECRET' --data-binary @"$TC_TMP/big.json" \
+    "$api_a/api/v1/executions/$held/progress"
+is "$(q "SELECT length(output) < 70000, output LIKE '[... % bytes dropped ...]%END' FROM executions WHERE id = $held")" "t|t" \
+    "a reported output is bounded like a task's: its end is kept, with a marker"
 is "$(grep -c "$token" "$TC_TMP/a.log" "$TC_TMP/b.log" | awk -F: '{s += $2} END {print s}')" 0 \
     "the secret appears in no instance's log"
 done_testing
