@@ -119,18 +119,13 @@ static const char SQL_TOKEN_READ[] =
     " FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1 FOR UPDATE OF t";
 static const char SQL_TOKEN_REVOKE[] = "UPDATE api_tokens SET revoked_at = now() WHERE id = $1";
 
-static const char SQL_AUDIT[] =
-    "INSERT INTO audit_log (actor, actor_user_id, action, object_type, object_id,"
-    " department_id, before, after, remote_addr)"
-    " VALUES ($1, $2::bigint, $3, $4, $5, $6::bigint, $7::jsonb, $8::jsonb, $9)";
-
 /* The longest value quoted in an error message, in bytes. */
 #define ECHO_MAX 80
 
 /* One change: its inputs, and where its body reports. */
 struct acct_tx {
     int (*body)(struct db *db, struct acct_tx *tx);
-    const struct account_actor *actor; /* borrowed */
+    const struct audit_actor *actor; /* borrowed */
     struct account_ref user;           /* borrowed names */
     struct account_ref dept;
     const char *text;                  /* borrowed: login, name, password hash, role, token */
@@ -318,16 +313,10 @@ static int
 audit(struct db *db, struct acct_tx *tx, const char *action, const char *object_type,
       int64_t object_id, int64_t department_id, const char *before, const char *after)
 {
-    const struct account_actor *a = tx->actor;
-    char user[24], object[24], dept[24];
+    char object[24];
 
-    snprintf(user, sizeof(user), "%lld", (long long)a->user_id);
     snprintf(object, sizeof(object), "%lld", (long long)object_id);
-    snprintf(dept, sizeof(dept), "%lld", (long long)department_id);
-    if (db_exec(db, SQL_AUDIT,
-                DB_PARAMS(a->name, a->user_id > 0 ? user : NULL, action, object_type, object,
-                          department_id > 0 ? dept : NULL, before, after,
-                          a->remote_addr != NULL ? a->remote_addr : "")) < 0) {
+    if (audit_write(db, tx->actor, action, object_type, object, department_id, before, after) < 0) {
         fail_db(db, tx->err);
         return -1;
     }
@@ -433,7 +422,7 @@ run_tx(struct db *db, struct acct_tx *tx, int (*body)(struct db *db, struct acct
 }
 
 static void
-tx_init(struct acct_tx *tx, const struct account_actor *actor, struct account_result *res,
+tx_init(struct acct_tx *tx, const struct audit_actor *actor, struct account_result *res,
         struct account_error *err)
 {
     memset(tx, 0, sizeof(*tx));
@@ -489,7 +478,7 @@ hash_password(const char *password, struct account_error *err)
 }
 
 int
-account_user_create(struct db *db, const struct account_actor *actor, const char *login,
+account_user_create(struct db *db, const struct audit_actor *actor, const char *login,
                     const char *display_name, const char *password, int is_admin,
                     struct account_result *res, struct account_error *err)
 {
@@ -557,7 +546,7 @@ out:
 }
 
 int
-account_user_set_password(struct db *db, const struct account_actor *actor,
+account_user_set_password(struct db *db, const struct audit_actor *actor,
                           struct account_ref user, const char *password,
                           struct account_result *res, struct account_error *err)
 {
@@ -576,7 +565,7 @@ account_user_set_password(struct db *db, const struct account_actor *actor,
 }
 
 int
-account_user_set_disabled(struct db *db, const struct account_actor *actor,
+account_user_set_disabled(struct db *db, const struct audit_actor *actor,
                           struct account_ref user, int disabled, struct account_result *res,
                           struct account_error *err)
 {
@@ -618,7 +607,7 @@ out:
 }
 
 int
-account_department_create(struct db *db, const struct account_actor *actor, const char *name,
+account_department_create(struct db *db, const struct audit_actor *actor, const char *name,
                           const char *description, struct account_result *res,
                           struct account_error *err)
 {
@@ -710,7 +699,7 @@ out:
 }
 
 int
-account_member_set(struct db *db, const struct account_actor *actor, struct account_ref dept,
+account_member_set(struct db *db, const struct audit_actor *actor, struct account_ref dept,
                    struct account_ref user, const char *role, struct account_result *res,
                    struct account_error *err)
 {
@@ -761,7 +750,7 @@ out:
 }
 
 int
-account_member_remove(struct db *db, const struct account_actor *actor, struct account_ref dept,
+account_member_remove(struct db *db, const struct audit_actor *actor, struct account_ref dept,
                       struct account_ref user, struct account_result *res,
                       struct account_error *err)
 {
@@ -829,7 +818,7 @@ out:
 }
 
 int
-account_token_create(struct db *db, const struct account_actor *actor, struct account_ref user,
+account_token_create(struct db *db, const struct audit_actor *actor, struct account_ref user,
                      const char *name, int64_t ttl_s, char *token, size_t size,
                      struct account_result *res, struct account_error *err)
 {
@@ -899,7 +888,7 @@ out:
 }
 
 int
-account_token_revoke(struct db *db, const struct account_actor *actor, int64_t id,
+account_token_revoke(struct db *db, const struct audit_actor *actor, int64_t id,
                      int64_t owner_id, struct account_result *res, struct account_error *err)
 {
     struct acct_tx tx;

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit.h"
 #include "common.h"
 #include "db.h"
 
@@ -50,12 +51,6 @@ struct account_error {
 };
 
 /* Who makes a change, for audit_log. */
-struct account_actor {
-    const char *name;        /* borrowed: "cli:root", "user:alice", "token:alice" */
-    int64_t user_id;         /* the acting user; 0 for the command line */
-    const char *remote_addr; /* borrowed: the client's address; "" for the command line */
-};
-
 /* A user (by login, any case) or a department (by exact name): by id when
  * id > 0, else by name. */
 struct account_ref {
@@ -109,26 +104,26 @@ int account_check_role(const char *role, struct account_error *err) TC_MUST_CHEC
  * the transaction.  A login taken in any case is a CONFLICT on "login".
  * Audit: user.create.
  */
-int account_user_create(struct db *db, const struct account_actor *actor, const char *login,
+int account_user_create(struct db *db, const struct audit_actor *actor, const char *login,
                         const char *display_name, const char *password, int is_admin,
                         struct account_result *res, struct account_error *err) TC_MUST_CHECK;
 
 /* Set a user's password; this also clears the failed-login pause and ends
  * the user's sessions.  Audit: user.password (images without the hash). */
-int account_user_set_password(struct db *db, const struct account_actor *actor,
+int account_user_set_password(struct db *db, const struct audit_actor *actor,
                               struct account_ref user, const char *password,
                               struct account_result *res, struct account_error *err)
     TC_MUST_CHECK;
 
 /* Disable (ends the user's sessions; tokens stop working at once) or
  * enable a user.  Audit: user.disable / user.enable, unless unchanged. */
-int account_user_set_disabled(struct db *db, const struct account_actor *actor,
+int account_user_set_disabled(struct db *db, const struct audit_actor *actor,
                               struct account_ref user, int disabled, struct account_result *res,
                               struct account_error *err) TC_MUST_CHECK;
 
 /* A new department; description NULL is "".  A name taken is a CONFLICT
  * on "name".  Audit: department.create. */
-int account_department_create(struct db *db, const struct account_actor *actor,
+int account_department_create(struct db *db, const struct audit_actor *actor,
                               const char *name, const char *description,
                               struct account_result *res, struct account_error *err)
     TC_MUST_CHECK;
@@ -136,12 +131,12 @@ int account_department_create(struct db *db, const struct account_actor *actor,
 /* Make user a member of dept with role (viewer, operator, manager), or
  * change the role of a member.  Audit: member.add / member.update, with
  * the department's id; nothing when the role was already that. */
-int account_member_set(struct db *db, const struct account_actor *actor, struct account_ref dept,
+int account_member_set(struct db *db, const struct audit_actor *actor, struct account_ref dept,
                        struct account_ref user, const char *role, struct account_result *res,
                        struct account_error *err) TC_MUST_CHECK;
 
 /* Take user out of dept; NOT_FOUND if not a member.  Audit: member.remove. */
-int account_member_remove(struct db *db, const struct account_actor *actor,
+int account_member_remove(struct db *db, const struct audit_actor *actor,
                           struct account_ref dept, struct account_ref user,
                           struct account_result *res, struct account_error *err) TC_MUST_CHECK;
 
@@ -152,14 +147,14 @@ int account_member_remove(struct db *db, const struct account_actor *actor,
  * SHA-256 and its first ACCOUNT_TOKEN_PREFIX_LEN characters.
  * Audit: token.create.
  */
-int account_token_create(struct db *db, const struct account_actor *actor, struct account_ref user,
+int account_token_create(struct db *db, const struct audit_actor *actor, struct account_ref user,
                          const char *name, int64_t ttl_s, char *token, size_t size,
                          struct account_result *res, struct account_error *err) TC_MUST_CHECK;
 
 /* Revoke token id; owner_id > 0 limits it to that user's tokens (another
  * user's token is NOT_FOUND, as a missing one).  A token already revoked is
  * UNCHANGED.  Audit: token.revoke. */
-int account_token_revoke(struct db *db, const struct account_actor *actor, int64_t id,
+int account_token_revoke(struct db *db, const struct audit_actor *actor, int64_t id,
                          int64_t owner_id, struct account_result *res, struct account_error *err)
     TC_MUST_CHECK;
 

@@ -251,10 +251,13 @@ api_role_in(struct api_call *call, int64_t department_id)
 }
 
 void
-api_actor(const struct api_call *call, char *buf, size_t size)
+api_actor(const struct api_call *call, struct audit_actor *actor, char *buf, size_t size)
 {
     snprintf(buf, size, "%s:%s", call->user.via == AUTH_TOKEN ? "token" : "user",
              call->user.login);
+    actor->name = buf;
+    actor->user_id = call->user.id;
+    actor->remote_addr = call->req->remote_addr;
 }
 
 /* The department of the resource named by {id} and the caller's role

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit.h"
 #include "common.h"
 #include "db.h"
 #include "http.h"
@@ -134,8 +135,9 @@ int api_query_int(struct api_call *call, const char *name, int64_t dflt, int64_t
  * answering on a database error. */
 int api_role_in(struct api_call *call, int64_t department_id) TC_MUST_CHECK;
 
-/* "user:alice" or "token:alice" for audit_log.actor. */
-void api_actor(const struct api_call *call, char *buf, size_t size);
+/* The caller as the actor of a change (audit_log): name "user:alice" or
+ * "token:alice" written into buf, user id, client address. */
+void api_actor(const struct api_call *call, struct audit_actor *actor, char *buf, size_t size);
 
 /* --- the server --- */
 

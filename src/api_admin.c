@@ -72,20 +72,17 @@ static const char SQL_AUDIT[] =
 
 /* One change made through account_store for the caller. */
 struct change {
-    struct account_actor actor;
+    struct audit_actor actor;
     char who[128]; /* actor.name: "user:alice" or "token:alice" */
     struct account_result res;
     struct account_error err;
 };
 
 /* The caller as the change's actor (for audit_log). */
-static const struct account_actor *
+static const struct audit_actor *
 change_actor(const struct api_call *call, struct change *c)
 {
-    api_actor(call, c->who, sizeof(c->who));
-    c->actor.name = c->who;
-    c->actor.user_id = call->user.id;
-    c->actor.remote_addr = call->req->remote_addr;
+    api_actor(call, &c->actor, c->who, sizeof(c->who));
     return &c->actor;
 }
 

@@ -121,16 +121,6 @@ reply_store_error(struct api_call *call, const struct job_store_error *err)
     }
 }
 
-/* Who acts, for audit_log; buf holds the name. */
-static void
-call_actor(const struct api_call *call, struct audit_actor *actor, char *buf, size_t size)
-{
-    api_actor(call, buf, size);
-    actor->name = buf;
-    actor->user_id = call->user.id;
-    actor->remote_addr = call->req->remote_addr;
-}
-
 /* --- jobs as JSON --- */
 
 /* The _last_* columns of a row as {id, status, started_at, finished_at}, or null. */
@@ -514,7 +504,7 @@ api_job_create(struct api_call *call)
         goto out;
     if ((def.department_id = department_of(call, json_object_get(body, "department"))) == 0)
         goto out;
-    call_actor(call, &actor, who, sizeof(who));
+    api_actor(call, &actor, who, sizeof(who));
     if (job_store_create(call->db, &actor, &def, &id, &err) < 0) {
         reply_store_error(call, &err);
         goto out;
@@ -566,7 +556,7 @@ api_job_update(struct api_call *call)
     if ((dept = json_object_get(body, "department")) != NULL &&
         (def.department_id = department_of(call, dept)) == 0)
         goto out;
-    call_actor(call, &actor, who, sizeof(who));
+    api_actor(call, &actor, who, sizeof(who));
     if (job_store_update(call->db, &actor, &ref, &def, &changed, &err) < 0) {
         reply_store_error(call, &err);
         goto out;
@@ -595,7 +585,7 @@ api_job_delete(struct api_call *call)
         api_error(call, 400, "bad_parameter", "force", "force must be true or false");
         return;
     }
-    call_actor(call, &actor, who, sizeof(who));
+    api_actor(call, &actor, who, sizeof(who));
     if (job_store_delete(call->db, &actor, &ref, forced, &err) < 0) {
         reply_store_error(call, &err);
         return;
@@ -625,7 +615,7 @@ act(struct api_call *call, enum job_action action)
             return;
         json_decref(body);
     }
-    call_actor(call, &actor, who, sizeof(who));
+    api_actor(call, &actor, who, sizeof(who));
     if (job_store_act(call->db, &actor, &ref, action, &result, &err) < 0) {
         reply_store_error(call, &err);
         return;

@@ -20,20 +20,23 @@
 #include "log.h"
 #include "strbuf.h"
 
+/* The columns fetch() reads, in its order: what differs between the
+ * fetches is the time a row is due at, its owner and whether it awaits a
+ * callback. */
+#define FETCH_SELECT(due, owner, awaiting)                                                  \
+    "SELECT id, version, floor(extract(epoch FROM " due "))::bigint,"                     \
+    " floor(extract(epoch FROM scheduled_for))::bigint, attempt, max_retries,"             \
+    " retry_backoff_s, misfire_policy = 'once', schedule, timezone, " owner ","            \
+    " floor(extract(epoch FROM now()) * 1000)::bigint, " awaiting " FROM jobs"
+
 static const char SQL_FETCH_DUE[] =
-    "SELECT id, version, floor(extract(epoch FROM next_time))::bigint,"
-    " floor(extract(epoch FROM scheduled_for))::bigint, attempt, max_retries, retry_backoff_s,"
-    " misfire_policy = 'once', schedule, timezone, NULL,"
-    " floor(extract(epoch FROM now()) * 1000)::bigint, false"
-    " FROM jobs WHERE status = 'waiting' AND next_time <= now() AND schedule_error IS NULL"
+    FETCH_SELECT("next_time", "NULL", "false")
+    " WHERE status = 'waiting' AND next_time <= now() AND schedule_error IS NULL"
     " ORDER BY next_time LIMIT $1";
 
 static const char SQL_FETCH_EXPIRED[] =
-    "SELECT id, version, floor(extract(epoch FROM lease_until))::bigint,"
-    " floor(extract(epoch FROM scheduled_for))::bigint, attempt, max_retries, retry_backoff_s,"
-    " misfire_policy = 'once', schedule, timezone, lease_owner,"
-    " floor(extract(epoch FROM now()) * 1000)::bigint, awaiting_callback"
-    " FROM jobs WHERE status = 'running'"
+    FETCH_SELECT("lease_until", "lease_owner", "awaiting_callback")
+    " WHERE status = 'running'"
     "  AND (lease_until < now() OR (awaiting_callback AND kill_requested_at IS NOT NULL))"
     " ORDER BY lease_until LIMIT $1";
 
@@ -41,19 +44,13 @@ static const char SQL_FETCH_EXPIRED[] =
  * (but not the tasks it left awaiting their callback: nothing of them was
  * in the old process). */
 static const char SQL_FETCH_MINE[] =
-    "SELECT id, version, floor(extract(epoch FROM lease_until))::bigint,"
-    " floor(extract(epoch FROM scheduled_for))::bigint, attempt, max_retries, retry_backoff_s,"
-    " misfire_policy = 'once', schedule, timezone, lease_owner,"
-    " floor(extract(epoch FROM now()) * 1000)::bigint, false"
-    " FROM jobs WHERE status = 'running' AND lease_owner = $2 AND NOT awaiting_callback"
-    " LIMIT $1";
+    FETCH_SELECT("lease_until", "lease_owner", "false")
+    " WHERE status = 'running' AND lease_owner = $2 AND NOT awaiting_callback LIMIT $1";
 
+/* Rows without next_time (their due time comes out NULL). */
 static const char SQL_FETCH_UNSCHEDULED[] =
-    "SELECT id, version, NULL, NULL, attempt, max_retries, retry_backoff_s,"
-    " misfire_policy = 'once', schedule, timezone, NULL,"
-    " floor(extract(epoch FROM now()) * 1000)::bigint, false"
-    " FROM jobs WHERE status = 'waiting' AND next_time IS NULL AND schedule_error IS NULL"
-    " LIMIT $1";
+    FETCH_SELECT("next_time", "NULL", "false")
+    " WHERE status = 'waiting' AND next_time IS NULL AND schedule_error IS NULL LIMIT $1";
 
 /* Both minima walk the partial indexes: O(log n). */
 static const char SQL_EARLIEST[] =

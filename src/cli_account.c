@@ -108,7 +108,7 @@ struct change {
     char *password;            /* owned: read from stdin */
     int64_t number;            /* a token's lifetime or id */
     struct db *db;             /* owned */
-    struct account_actor actor;
+    struct audit_actor actor;
     char actor_name[300];
     struct account_result res; /* owned */
     struct account_error err;
