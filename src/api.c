@@ -19,6 +19,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "utf8.h"
+#include "www.h"
 
 #define SESSION_COOKIE "tablecron_session"
 #define DB_CONNECT_TRIES_MS 2000
@@ -28,6 +29,7 @@ struct api {
     char *db;                 /* owned: conninfo */
     struct api_settings settings;
     pthread_key_t db_key;     /* this thread's struct db, freed at thread exit */
+    struct www *www;          /* owned: the pages; NULL when not served */
 };
 
 /* --- answers --- */
@@ -525,6 +527,12 @@ dispatch(void *ctx, const struct http_request *req, struct http_response *resp)
             break;
         }
     }
+    if (route == NULL && !path_matched && api->www != NULL &&
+        (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0) &&
+        strncmp(req->path, API_PREFIX "/", strlen(API_PREFIX "/")) != 0) {
+        www_serve(api->www, req, resp);
+        goto out;
+    }
     if (route == NULL) {
         if (path_matched)
             api_error(&call, 405, "method_not_allowed", NULL, "%s is not allowed here",
@@ -593,10 +601,14 @@ api_start(const struct api_opts *opts, char *err, size_t errsize)
         return NULL;
     }
     api->settings = opts->settings;
+    if (opts->www_dir != NULL && opts->www_dir[0] != '\0' &&
+        (api->www = www_open(opts->www_dir, err, errsize)) == NULL)
+        log_warn("the pages are not served", "error=%s", err);
     hopts.listen = opts->listen;
     hopts.threads = opts->threads;
     hopts.max_body = opts->max_body;
     if ((api->http = http_server_start(&hopts, dispatch, api, err, errsize)) == NULL) {
+        www_close(api->www);
         pthread_key_delete(api->db_key);
         free(api->db);
         free(api);
@@ -611,6 +623,7 @@ api_stop(struct api *api)
     if (api == NULL)
         return;
     http_server_stop(api->http); /* joins the workers: their connections close */
+    www_close(api->www);
     pthread_key_delete(api->db_key);
     free(api->db);
     free(api);

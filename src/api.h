@@ -146,6 +146,7 @@ struct api_opts {
     int threads;
     size_t max_body;
     const char *db;       /* conninfo, copied */
+    const char *www_dir;  /* the pages' files; NULL or "": not served */
     struct api_settings settings;
 };
 

@@ -13,6 +13,7 @@
 #include "api_admin.h"
 #include "api_auth.h"
 #include "api_callbacks.h"
+#include "api_dashboard.h"
 #include "api_executions.h"
 #include "api_health.h"
 #include "api_jobs.h"
@@ -46,6 +47,7 @@ const struct api_route api_routes[] = {
     { "POST", V1 "/executions/{id}/progress", api_execution_report, PERM_EXEC_REPORT },
     { "GET", V1 "/instances", api_instances_list, PERM_USER },
     { "GET", V1 "/cron/next", api_cron_next, PERM_USER },
+    { "GET", V1 "/dashboard", api_dashboard, PERM_USER },
 
     { "GET", V1 "/departments", api_departments_list, PERM_USER },
     { "POST", V1 "/departments", api_department_create, PERM_ADMIN },

@@ -47,6 +47,8 @@ static const struct cfg_opt cfg_opts[] = {
       "address of the API and pages: host:port, [v6]:port or :port for every address" },
     { "api_url", CFG_STRING, CFG_AT(api_url), "",
       "URL at which others reach this instance's API; empty means http://<listen>" },
+    { "www_dir", CFG_STRING, CFG_AT(www_dir), TC_PKGDATADIR "/www",
+      "directory of the admin pages served at /; empty: the API alone" },
     { "http_threads", CFG_INT, CFG_AT(http_threads), "4",
       "worker threads of the API, each with its own database connection (1-256)" },
     { "max_body", CFG_INT, CFG_AT(max_body), "1048576",

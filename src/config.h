@@ -25,6 +25,7 @@ struct config {
     int64_t misfire_grace_us; /* how late a fire time may start and still count */
     char *listen;         /* owned; host:port of the API */
     char *api_url;        /* owned; "" = http://<listen> */
+    char *www_dir;        /* owned; the admin pages, "" = not served */
     int http_threads;     /* API worker threads */
     int max_body;         /* bytes */
     int64_t session_ttl_us;

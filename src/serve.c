@@ -153,6 +153,7 @@ start_api(const struct config *cfg, char *url, size_t size)
 
     memset(&opts, 0, sizeof(opts));
     opts.listen = cfg->listen;
+    opts.www_dir = cfg->www_dir;
     opts.threads = cfg->http_threads;
     opts.max_body = (size_t)cfg->max_body;
     opts.db = cfg->db;

@@ -61,6 +61,7 @@ GET    /api/v1/executions/{id:execB}                      -         -        401
 POST   /api/v1/executions/{id:execA}/progress             progress  reset    401  401   401   401  401  401
 GET    /api/v1/instances                                  -         -        401  200   200   200  200  200
 GET    /api/v1/cron/next?expr=0%203%20*%20*%20*&count=3   -         -        401  200   200   200  200  200
+GET    /api/v1/dashboard?hours=3                          -         -        401  200   200   200  200  200
 
 GET    /api/v1/departments                                -         -        401  200   200   200  200  200
 POST   /api/v1/departments                                newdept   reset    401  403   403   403  403  201
