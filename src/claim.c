@@ -119,6 +119,19 @@ static const char SQL_RELEASE[] =
     " RETURNING id)"
     " SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM e)";
 
+static const char SQL_SAVE_OUTPUT[] =
+    "UPDATE executions SET output = $3"
+    " WHERE id = $1 AND instance_id = $2 AND status = 'running'";
+
+int
+claim_save_output(struct db *db, const char *me, int64_t execution_id, const char *output)
+{
+    char id[24];
+
+    snprintf(id, sizeof(id), "%lld", (long long)execution_id);
+    return db_exec(db, SQL_SAVE_OUTPUT, DB_PARAMS(id, me, output));
+}
+
 /* lease_until is checked again: renewing does not move the version, so an
  * owner that woke up and renewed since our fetch still holds the job. */
 static const char SQL_REAP[] =

@@ -98,6 +98,11 @@ struct claimed_job {
 int claim_batch(struct db *db, const char *me, int64_t lease_us, const struct claim_req *reqs,
                 int nreqs, struct claimed_job **won, int *nwon) TC_MUST_CHECK;
 
+/* The output of a running execution so far, so that it can be read while
+ * the task runs; a row no longer running (or not ours) is left alone. */
+int claim_save_output(struct db *db, const char *me, int64_t execution_id,
+                      const char *output) TC_MUST_CHECK;
+
 void claimed_jobs_free(struct claimed_job *jobs, int n);
 void claimed_job_clear(struct claimed_job *job); /* frees its strings */
 

@@ -219,6 +219,20 @@ exec_take_result(struct exec_run *run, struct exec_result *out)
         out->error = strdup(shell_describe_status(run->shell, status, sizeof(status)));
 }
 
+char *
+exec_output_since(const struct exec_run *run, uint64_t *seen)
+{
+    uint64_t now_seen;
+
+    if (run->shell == NULL)
+        return NULL;
+    now_seen = shell_output_bytes(run->shell);
+    if (now_seen == *seen)
+        return NULL;
+    *seen = now_seen;
+    return shell_take_output(run->shell);
+}
+
 void
 exec_result_free(struct exec_result *res)
 {

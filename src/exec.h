@@ -71,6 +71,12 @@ void exec_cancel(struct exec_run *run, int hard);
 /* After exec_on_ready() returned 0.  The result's strings belong to the
  * caller (exec_result_free). */
 void exec_take_result(struct exec_run *run, struct exec_result *out);
+
+/* While it runs: the output captured so far (the tail, as the result will
+ * hold it) when more arrived since *seen bytes, which is updated; NULL when
+ * nothing new, out of memory, or the kind's output is only known at the end
+ * (HTTP and gRPC response bodies).  Owned by the caller. */
+char *exec_output_since(const struct exec_run *run, uint64_t *seen);
 void exec_result_free(struct exec_result *res);
 
 /* Kills and reaps whatever still runs.  NULL is fine. */

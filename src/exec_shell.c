@@ -761,6 +761,12 @@ shell_take_output(const struct shell_proc *p)
     return tailbuf_text(p->output);
 }
 
+uint64_t
+shell_output_bytes(const struct shell_proc *p)
+{
+    return tailbuf_len(p->output) + tailbuf_dropped(p->output);
+}
+
 pid_t
 shell_pid(const struct shell_proc *p)
 {

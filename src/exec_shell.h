@@ -26,6 +26,7 @@
 
 #include <poll.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common.h"
@@ -121,6 +122,9 @@ const char *shell_describe_status(const struct shell_proc *p, char *buf, size_t 
  * of memory.
  */
 char *shell_take_output(const struct shell_proc *p);
+
+/* Bytes of output read so far, kept or dropped: grows with every write. */
+uint64_t shell_output_bytes(const struct shell_proc *p);
 
 pid_t shell_pid(const struct shell_proc *p); /* the supervisor's; also the process group id */
 

@@ -43,6 +43,7 @@ struct run {
     int64_t deadline_ms;      /* timeout */
     int64_t hard_kill_ms;     /* SIGKILL if still alive then (stopping) */
     struct exec_result result;
+    uint64_t output_saved;    /* output bytes already written to the executions row */
     char start_error[256];
 };
 

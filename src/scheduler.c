@@ -5,6 +5,8 @@
  *   release   every tick: finished runs -> executions row + job CAS, one statement
  *   renew     every lease/3 (and on NOTIFY): extend all held leases at once;
  *             a lease not renewed was lost: kill the task (fencing)
+ *   output    every second while tasks run: their new output so far, so it
+ *             can be read before they end
  *   reap      every lease/3: take over jobs whose owner's lease expired
  *   schedule  on NOTIFY and every max_poll: give unscheduled rows a next_time
  *   claim     when the earliest known next_time comes, on NOTIFY, when a slot
@@ -34,6 +36,7 @@
 #define SCHED_CACHE_SLOTS 1024
 #define DB_RETRY_MS 1000
 #define KILL_GRACE_MS 2000
+#define OUTPUT_SAVE_MS 1000 /* how often running tasks' output reaches the database */
 #define RETRY_DELAY_MAX_S 3600
 
 struct cache_slot {
@@ -49,7 +52,7 @@ struct scheduler {
     struct db *db;              /* borrowed */
     struct runpool *pool;       /* owned */
     struct cache_slot cache[SCHED_CACHE_SLOTS];
-    int64_t next_claim_ms, next_renew_ms, next_reap_ms, next_unscheduled_ms;
+    int64_t next_claim_ms, next_renew_ms, next_reap_ms, next_unscheduled_ms, next_output_ms;
     int64_t db_retry_at_ms;     /* after a database error, wait until then */
     int reaped_own;             /* start-up take-over of our old leases done */
     int check_orphans;          /* a statement failed: look for claims we missed */
@@ -379,6 +382,32 @@ renew(struct scheduler *s, int64_t now)
         }
     }
     free(held);
+}
+
+/* Write the output of tasks still running to their executions rows, so the
+ * pages and `history show` can follow them.  Only runs older than one
+ * period with new output cost a statement: short tasks write theirs once,
+ * with their release. */
+static void
+save_running_output(struct scheduler *s, int64_t now)
+{
+    s->next_output_ms = now + OUTPUT_SAVE_MS;
+    for (int i = 0; i < runpool_size(s->pool); i++) {
+        struct run *run = runpool_at(s->pool, i);
+        char *output;
+
+        if (run->state != RUN_RUNNING || run->exec == NULL || run->job.execution_id == 0 ||
+            now - run->started_ms < OUTPUT_SAVE_MS)
+            continue;
+        if ((output = exec_output_since(run->exec, &run->output_saved)) == NULL)
+            continue;
+        if (claim_save_output(s->db, s->me, run->job.execution_id, output) < 0) {
+            free(output);
+            db_failed(s, now);
+            return;
+        }
+        free(output);
+    }
 }
 
 /*
@@ -731,6 +760,8 @@ scheduler_tick(struct scheduler *s, const struct pollfd *fds, int nfds)
         }
         if (notified || now >= s->next_renew_ms)
             renew(s, now);
+        if (now >= s->db_retry_at_ms && now >= s->next_output_ms && runpool_count(s->pool) > 0)
+            save_running_output(s, now);
         /* A notification may be a long-running task's result (api_callbacks.c). */
         if (!s->shutting_down && now >= s->db_retry_at_ms && (notified || now >= s->next_reap_ms))
             reap(s, now, NULL);
@@ -744,6 +775,8 @@ scheduler_tick(struct scheduler *s, const struct pollfd *fds, int nfds)
     wake = s->shutting_down ? INT64_MAX : s->next_claim_ms;
     if (s->next_renew_ms < wake && runpool_count(s->pool) > 0)
         wake = s->next_renew_ms;
+    if (s->next_output_ms < wake && runpool_count(s->pool) > 0)
+        wake = s->next_output_ms;
     if (!s->shutting_down && s->next_reap_ms < wake)
         wake = s->next_reap_ms;
     if (runpool_next_deadline(s->pool) < wake)

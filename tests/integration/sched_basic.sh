@@ -2,7 +2,7 @@
 # kill, retries with backoff, misfire skip and once, paused jobs, a bad
 # schedule, and a graceful stop.
 . "$TC_SRCDIR/tests/lib.sh"
-plan 31
+plan 34
 
 "$TABLECRON" migrate >/dev/null 2>&1 || { echo "Bail out! migrate failed"; exit 1; }
 # Executions with their job's name, for short queries below.
@@ -136,6 +136,20 @@ add quick '@every 1h' 'echo quick' ', next_time' ', now()' >/dev/null
 wait_sql 10 1 "SELECT count(*) FROM ex WHERE name = 'quick' AND status = 'succeeded'"
 is "$(q "SELECT finished_at - started_at < interval '1 second' FROM ex WHERE name = 'quick'")" t \
     "a short task beside 40 long ones ends at once"
+
+# 11. The output of a running task reaches its row while it runs (the pages
+# and `history show` follow it), and the whole output when it ends.
+add follow '@every 1h' 'echo first line; sleep 2; echo second line; sleep 30' ', next_time' ', now()' >/dev/null
+if wait_until 10 has follow "status = 'running' AND output = E'first line\\n'"; then
+    pass "a running task's output so far is in its row"
+else fail "a running task's output so far is in its row" "$(q "SELECT status, output FROM ex WHERE name = 'follow'")"; fi
+if wait_until 10 has follow "status = 'running' AND output = E'first line\\nsecond line\\n'"; then
+    pass "and grows as the task writes"
+else fail "and grows as the task writes" "$(q "SELECT status, output FROM ex WHERE name = 'follow'")"; fi
+q "UPDATE jobs SET kill_requested_at = now() WHERE name = 'follow'" >/dev/null
+wait_until 10 has follow "status = 'killed'"
+is "$(q "SELECT output FROM ex WHERE name = 'follow'")" "first line
+second line" "the ended row keeps the whole output"
 kill -TERM "$pid"
 wait "$pid"
 
