@@ -2,8 +2,8 @@
  *
  * Files are read whole on each request: the pages are a few small files,
  * and reading them anew means an upgraded package is served at once.  The
- * directory is opened once and files are opened relative to it with
- * O_NOFOLLOW, after the name has been checked segment by segment.
+ * directory is opened once; a name is checked segment by segment, then
+ * opened below it one segment at a time with O_NOFOLLOW.
  */
 #include <autoconfig.h>
 
@@ -116,6 +116,32 @@ content_type(const char *name)
     return "application/octet-stream";
 }
 
+/* Open rel (checked by relative_name) below the pages' directory one
+ * segment at a time, never following a symbolic link: a link inside
+ * www_dir cannot lead out of it.  -1 when any step fails. */
+static int
+open_beneath(int dir_fd, char *rel)
+{
+    int fd = dir_fd, next;
+    char *seg = rel, *slash;
+
+    while ((slash = strchr(seg, '/')) != NULL) {
+        *slash = '\0';
+        next = openat(fd, seg, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        *slash = '/';
+        if (fd != dir_fd)
+            close(fd);
+        if (next < 0)
+            return -1;
+        fd = next;
+        seg = slash + 1;
+    }
+    next = openat(fd, seg, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd != dir_fd)
+        close(fd);
+    return next;
+}
+
 static void
 not_found(struct http_response *resp)
 {
@@ -137,7 +163,7 @@ www_serve(const struct www *www, const struct http_request *req, struct http_res
     int fd = -1;
 
     if (relative_name(req->path, rel, sizeof(rel)) < 0 ||
-        (fd = openat(www->dir_fd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) < 0 ||
+        (fd = open_beneath(www->dir_fd, rel)) < 0 ||
         fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > WWW_MAX_FILE) {
         not_found(resp);
         goto out;

@@ -100,6 +100,21 @@ start_bg() {
     tc_children+=("$TC_BG_PID")
 }
 
+# tc_bail MESSAGE: stop the test as a TAP bail-out (the trap cleans up).
+tc_bail() {
+    echo "Bail out! $*"
+    exit 1
+}
+
+# tc_need_tools TOOL...: bail out naming the tools that are missing.
+tc_need_tools() {
+    local tool missing=
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
+    done
+    [ -z "$missing" ] || tc_bail "missing tools:$missing (scripts/deps.sh installs them)"
+}
+
 # done_testing: exit status reflects failures
 done_testing() {
     [ "$tap_failed" -eq 0 ]

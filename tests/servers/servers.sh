@@ -16,21 +16,6 @@ TC_SERVERS=$TC_SRCDIR/tests/servers
 export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 
-# tc_bail MESSAGE: stop the test as a TAP bail-out (the trap cleans up).
-tc_bail() {
-    echo "Bail out! $*"
-    exit 1
-}
-
-# tc_need_tools TOOL...: bail out naming the tools that are missing.
-tc_need_tools() {
-    local tool missing=
-    for tool in "$@"; do
-        command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
-    done
-    [ -z "$missing" ] || tc_bail "missing tools:$missing (scripts/deps.sh installs them)"
-}
-
 # tc_make_cert: a self-signed certificate for localhost and 127.0.0.1 in
 # $TC_TMP/cert.pem (also the CA file to trust) with its key in
 # $TC_TMP/key.pem.
