@@ -31,7 +31,8 @@ const NAV = [
   ['#/executions', 'Executions'],
   ['#/instances', 'Instances'],
   ['#/departments', 'Departments'],
-  ['#/users', 'Users', () => session.isManagerSomewhere()],
+  // Everyone has API tokens (on the users page); only managers see users.
+  ['#/users', () => (session.isManagerSomewhere() ? 'Users' : 'API tokens')],
   ['#/audit', 'Audit log'],
 ];
 
@@ -60,9 +61,10 @@ function drawNav(current) {
     fill(who);
     return;
   }
-  fill(nav, h('ul', {}, NAV.filter((n) => !n[2] || n[2]()).map(([href, text]) => {
+  fill(nav, h('ul', {}, NAV.map(([href, text]) => {
     const here = href === '#/' ? current === '/' : current.startsWith(href.slice(1));
-    return h('li', {}, h('a', { href, 'aria-current': here ? 'page' : null }, text));
+    return h('li', {}, h('a', { href, 'aria-current': here ? 'page' : null },
+      typeof text === 'function' ? text() : text));
   })));
   const logout = h('button', { type: 'button', class: 'link' }, 'Sign out');
   logout.addEventListener('click', async () => {
