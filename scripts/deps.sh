@@ -5,15 +5,20 @@
 #   tc_install_deps build    compiler, autotools, libraries, PostgreSQL
 #   tc_install_deps test     the above plus what the test suite drives
 #
-# The HTTP and gRPC task tests also need node and npm (their gRPC server,
-# tests/servers/); Debian's nodejs and npm are installed only when the
-# commands are missing, so a node installed from elsewhere (with its own
-# npm, which Debian's npm package would conflict with) is kept.
+# The HTTP and gRPC task tests and the page tests also need node and npm
+# (the gRPC server and playwright-core, tests/servers/); Debian's nodejs
+# and npm are installed only when the commands are missing, so a node
+# installed from elsewhere (with its own npm, which Debian's npm package
+# would conflict with) is kept.
 
 TC_DEPS_BUILD="autoconf automake libtool pkg-config build-essential libpq-dev
  libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libcrypt-dev check postgresql
  postgresql-client ca-certificates tzdata"
-TC_DEPS_TEST="clang libclang-rt-14-dev python3 python3-croniter openssl protobuf-compiler"
+# The page tests drive Debian's chromium headless (through playwright-core,
+# which downloads no browser of its own); the pages name DejaVu fonts, which
+# chromium's dependencies pull in only as one alternative among several.
+TC_DEPS_TEST="clang libclang-rt-14-dev python3 python3-croniter openssl protobuf-compiler
+ chromium fonts-dejavu-core"
 
 tc_missing_packages() {
     local pkg missing=

@@ -37,7 +37,7 @@ result() {
 }
 reports() { tc_log "$TC_TMP/web.log" "r['event'] == 'report' and 'j=$1' in r['path']" "$2"; }
 
-job done "{\"url\": \"$web/async?j=done&steps=3&every=300&base=$api_b\"}" timeout_s 30
+job done "{\"url\": \"$web/async?j=done&steps=3&every=1000&base=$api_b\"}" timeout_s 30
 job broke "{\"url\": \"$web/async?j=broke&final=failed\"}" 'timeout_s, max_retries, retry_backoff_s' '30, 1, 0'
 job silent "{\"url\": \"$web/async?j=silent&steps=0&final=none\"}" timeout_s 2
 job renewed "{\"url\": \"$web/async?j=renewed&steps=6&every=500\"}" timeout_s 2

@@ -1,7 +1,9 @@
 #!/bin/sh
-# node-deps.sh DIR - install the gRPC test server's node modules into DIR
-# (outside the source tree, e.g. "$TC_BUILDDIR/tests/node") and print the
-# NODE_PATH to use:
+# node-deps.sh DIR - install the node modules of the tests (the gRPC test
+# server's @grpc packages, and playwright-core, which drives the system's
+# chromium in the page tests: it downloads no browser) into DIR (outside
+# the source tree, e.g. "$TC_BUILDDIR/tests/node") and print the NODE_PATH
+# to use:
 #
 #   NODE_PATH=$(sh "$TC_SRCDIR/tests/servers/node-deps.sh" "$TC_BUILDDIR/tests/node") || ...
 #
@@ -31,7 +33,8 @@ dir=$(cd "$dir" && pwd)
 
 (
     flock -w 600 9 || { echo "node-deps.sh: timed out waiting for $dir/.lock" >&2; exit 1; }
-    if cmp -s "$here/package-lock.json" "$dir/.installed-lock" && [ -d "$dir/node_modules/@grpc/grpc-js" ]; then
+    if cmp -s "$here/package-lock.json" "$dir/.installed-lock" && [ -d "$dir/node_modules/@grpc/grpc-js" ] \
+        && [ -d "$dir/node_modules/playwright-core" ]; then
         exit 0
     fi
     echo "node-deps.sh: npm ci in $dir" >&2

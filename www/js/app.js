@@ -56,6 +56,8 @@ export function navigate(hash) {
 function drawNav(current) {
   const nav = document.getElementById('nav');
   const who = document.getElementById('who');
+  // Signed out there is nothing to navigate to: no menu button either.
+  document.getElementById('menu-toggle').hidden = !session.me;
   if (!session.me) {
     fill(nav);
     fill(who);

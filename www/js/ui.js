@@ -161,6 +161,22 @@ export function field(label, control, hint) {
   return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hintEl);
 }
 
+// A form's error in words in `box` (an alert element near its button),
+// marking the field at fault (if any) and moving the focus there.
+export function showFormError(box, input, text) {
+  box.textContent = text;
+  box.hidden = false;
+  if (input) {
+    input.setAttribute('aria-invalid', 'true');
+    input.focus();
+  }
+}
+
+export function clearFormError(box, inputs) {
+  box.hidden = true;
+  for (const i of inputs) i.removeAttribute('aria-invalid');
+}
+
 // <select> from [[value, text], ...] with `selected` chosen.
 export function select(attrs, options, selected) {
   return h('select', attrs, options.map(([v, t]) =>

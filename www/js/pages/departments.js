@@ -9,7 +9,7 @@
 import { get, post, put, del } from '../api.js';
 import { session } from '../session.js';
 import {
-  h, fill, timeEl, toast, errorText, confirmDialog, field, select, pageHeader, table,
+  h, fill, timeEl, toast, errorText, confirmDialog, field, select, pageHeader, table, showFormError,
 } from '../ui.js';
 
 const ROLES = [['viewer', 'viewer'], ['operator', 'operator'], ['manager', 'manager']];
@@ -160,15 +160,6 @@ function memberForm(d, reload) {
       role.focus();
     },
   };
-}
-
-function showFormError(box, input, text) {
-  box.textContent = text;
-  box.hidden = false;
-  if (input) {
-    input.setAttribute('aria-invalid', 'true');
-    input.focus();
-  }
 }
 
 // The caller's own roles feed the rest of the pages (menu, filters,

@@ -10,6 +10,7 @@ import { get, post, del } from '../api.js';
 import { session } from '../session.js';
 import {
   h, fill, timeEl, toast, errorText, confirmDialog, field, select, pageHeader, table, badge,
+  showFormError, clearFormError,
 } from '../ui.js';
 
 export async function render(ctx) {
@@ -268,18 +269,3 @@ function showSecret(box, t) {
   secret.scrollIntoView({ block: 'nearest' });
 }
 
-// --- form errors next to the button ---
-
-function showFormError(box, input, text) {
-  box.textContent = text;
-  box.hidden = false;
-  if (input) {
-    input.setAttribute('aria-invalid', 'true');
-    input.focus();
-  }
-}
-
-function clearFormError(box, inputs) {
-  box.hidden = true;
-  for (const i of inputs) i.removeAttribute('aria-invalid');
-}
