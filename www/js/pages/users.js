@@ -16,7 +16,9 @@ import {
 export async function render(ctx) {
   const usersBox = h('div', { class: 'users-list' }, h('p', { class: 'muted' }, 'Loading…'));
   const tokensBox = h('section', { 'aria-labelledby': 'tokens-title' });
-  ctx.main.append(pageHeader('Users'), usersBox, tokensBox);
+  // Users who manage nothing come here for their API tokens alone.
+  const title = session.isManagerSomewhere() ? 'Users' : 'API tokens';
+  ctx.main.append(pageHeader(title), usersBox, tokensBox);
 
   let users = [];
   if (session.isManagerSomewhere()) {
