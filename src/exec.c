@@ -25,9 +25,8 @@ struct exec_run {
     struct grpc_task *grpc;   /* owned */
 };
 
-/* TABLECRON_* variables first in the list, then the job's own env, so the
- * job's config cannot pretend to be another execution (later entries win,
- * so ours go last). */
+/* The job's own env, then the TABLECRON_* variables: later entries win, so
+ * a job's config cannot pretend to be another execution. */
 static char **
 build_env(const struct shell_config *cfg, const struct exec_context *ctx)
 {
