@@ -89,8 +89,9 @@ raise_fd_limit(void)
 
 /*
  * Re-read the config from the same sources.  A bad file keeps the running
- * configuration; settings that only matter at start-up (db, instance_id)
- * take effect at the next start.
+ * configuration.  Only log_level applies at once: the scheduler and the
+ * API copied their settings when they started, so the others take effect
+ * at the next start.
  */
 static void
 reload_config(struct config *cfg)
@@ -123,7 +124,8 @@ usage(FILE *out)
             "  --no-scheduler   do not claim or run jobs (an API-only instance)\n"
             "  --no-api         serve no HTTP (a worker-only instance)\n"
             "SIGTERM/SIGINT: stop claiming, let running tasks finish for the grace period,\n"
-            "then kill them and release their jobs.  SIGHUP re-reads the configuration.\n");
+            "then kill them and release their jobs.  SIGHUP re-reads the configuration:\n"
+            "log_level applies at once, the other settings at the next start.\n");
 }
 
 static struct scheduler *
