@@ -88,8 +88,11 @@ export function fmtDuration(ms) {
 
 // --- statuses ---
 
+// A status word in its colour; a running one also gets the pulsing dot.
 export function badge(status, text) {
-  return h('span', { class: 'badge st-' + (status || 'none') }, text || status || 'none');
+  return h('span', { class: 'badge st-' + (status || 'none') },
+    status === 'running' ? h('span', { class: 'running-dot', 'aria-hidden': 'true' }) : null,
+    text || status || 'none');
 }
 
 // --- feedback ---

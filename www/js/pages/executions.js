@@ -191,7 +191,6 @@ async function resolveJob(text) {
 // --- the table ---
 
 export function statusBadge(status) {
-  if (status === 'running') return badge('running', [h('span', { class: 'running-dot', 'aria-hidden': 'true' }), 'running']);
   return badge(status, status.replace('_', ' '));
 }
 

@@ -131,12 +131,7 @@ function props(rows) {
 }
 
 function stateCard(j) {
-  let status;
-  if (j.running) {
-    status = h('span', { class: 'job-running' }, h('span', { class: 'running-dot', 'aria-hidden': 'true' }), 'running');
-  } else {
-    status = badge(j.paused ? 'paused' : j.status);
-  }
+  const status = badge(j.running ? 'running' : (j.paused ? 'paused' : j.status));
   const last = j.last_execution;
   return h('section', { class: 'card', 'aria-labelledby': 'state-h' }, h('h2', { id: 'state-h', class: 'card-title' }, 'State'), props([
     ['Status', h('span', {}, status,

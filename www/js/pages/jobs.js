@@ -164,7 +164,7 @@ function lastResultCell(j) {
 
 function statusCell(j) {
   if (j.running) {
-    return h('span', { class: 'job-running' }, h('span', { class: 'running-dot', 'aria-hidden': 'true' }), 'running',
+    return h('span', { class: 'job-running' }, badge('running'),
       j.kill_requested_at ? h('span', { class: 'muted' }, ' (kill requested)') : null,
       j.pause_requested ? h('span', { class: 'muted' }, ' (pauses after this run)') : null);
   }
