@@ -90,6 +90,16 @@ static const char SQL_USER_DISABLED[] =
     "UPDATE users u SET disabled = $2::boolean, updated_at = now() WHERE u.id = $1"
     " RETURNING " USER_IMAGE;
 static const char SQL_SESSIONS_END[] = "DELETE FROM sessions WHERE user_id = $1";
+/* Disabling an administrator must leave one who can still sign in, or no
+ * one could manage users through the API again.  Disables take this lock
+ * first, so two administrators disabling each other at once are decided
+ * one after the other, each counting what the other committed. */
+static const char SQL_ADMINS_LOCK[] =
+    "SELECT pg_advisory_xact_lock(hashtext('tablecron.admins'))";
+static const char SQL_ADMIN_WOULD_REMAIN[] =
+    "SELECT NOT u.is_admin OR EXISTS (SELECT 1 FROM users o"
+    "  WHERE o.is_admin AND NOT o.disabled AND o.id <> u.id)"
+    " FROM users u WHERE u.id = $1";
 
 static const char SQL_DEPARTMENT_BY_ID[] = "SELECT d.id FROM departments d WHERE d.id = $1";
 static const char SQL_DEPARTMENT_BY_NAME[] = "SELECT d.id FROM departments d WHERE d.name = $1";
@@ -514,10 +524,28 @@ user_update_body(struct db *db, struct acct_tx *tx)
     const char *id, *action;
     int rc = -1;
 
+    if (tx->text == NULL && tx->flag && db_exec(db, SQL_ADMINS_LOCK, DB_NO_PARAMS) < 0) {
+        fail_db(db, tx->err);
+        goto out;
+    }
     if ((user = find_user(db, tx)) == NULL)
         goto out;
     id = PQgetvalue(user, 0, USER_ID);
     tx->res->id = db_get_int64(user, 0, USER_ID, 0);
+    if (tx->text == NULL && tx->flag && !db_get_bool(user, 0, USER_DISABLED)) {
+        res = db_query(db, SQL_ADMIN_WOULD_REMAIN, DB_PARAMS(id));
+        if (res == NULL) {
+            fail_db(db, tx->err);
+            goto out;
+        }
+        if (!db_get_bool(res, 0, 0)) {
+            fail(tx->err, ACCOUNT_CONFLICT, NULL,
+                 "this is the last enabled administrator: make another one first");
+            goto out;
+        }
+        PQclear(res);
+        res = NULL;
+    }
     if (tx->text != NULL) {
         action = "user.password";
         res = db_query(db, SQL_USER_PASSWORD, DB_PARAMS(id, tx->text));

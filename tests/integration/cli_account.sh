@@ -4,7 +4,7 @@
 # psql), the audit rows with no secret in them, --json documents, and a
 # token that works against a real API instance until it is revoked.
 . "$TC_SRCDIR/tests/lib.sh"
-plan 144
+plan 151
 
 "$TABLECRON" migrate >/dev/null 2>&1 || { echo "Bail out! migrate failed"; exit 1; }
 export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1
@@ -117,6 +117,16 @@ like "$(tc user ls)" 'bob +Bob B\. +disabled' "user ls shows it"
 run_ok "user enable" tc user enable bob
 is "$(user_col bob disabled)/$(audits user.enable "$bob")" "f/1" "enables the user, with user.enable"
 run_status 1 "disabling an unknown user is exit 1" tc user disable nobody
+run_status 1 "disabling the last enabled administrator is exit 1" tc user disable admin
+is "$TC_OUT" "tablecron: this is the last enabled administrator: make another one first" \
+    "saying why and what to do"
+is "$(user_col admin disabled)/$(audits user.disable "$(user_col admin id)")" "f/0" \
+    "the administrator stays enabled, with no audit row"
+run_ok "a second administrator" tc_in 'second admin pw' user add admin2 --admin --password-stdin
+run_ok "then the first one can be disabled" tc user disable admin
+run_status 1 "but not the second, now the last one" tc user disable admin2
+is "$(user_col admin2 disabled)" f "which stays enabled"
+run_ok "the first one enabled again" tc user enable admin
 
 # --- dept -------------------------------------------------------------------------
 run_ok "dept add" tc dept add ops --description 'Operations team'
