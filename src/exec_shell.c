@@ -170,7 +170,24 @@ env_overridden(const char *entry, const char *const *extra, size_t from)
 }
 
 /*
- * environ minus the names extra replaces, then extra (the last of two
+ * The instance's own settings and database password stay with it: a task
+ * is someone else's code, and TABLECRON_DB or PGPASSWORD would hand it the
+ * scheduler's database.  A job that needs such a variable sets it in its
+ * env (extra), which is kept.
+ */
+static int
+env_instance_only(const char *entry)
+{
+    static const char prefix[] = "TABLECRON_";
+    size_t len = env_name_len(entry);
+
+    return strncmp(entry, prefix, sizeof(prefix) - 1) == 0 ||
+           (len == strlen("PGPASSWORD") && strncmp(entry, "PGPASSWORD", len) == 0);
+}
+
+/*
+ * environ minus the instance's own variables and the names extra
+ * replaces, then extra (the last of two
  * same-named extra entries wins).  The array is owned by the caller, the
  * strings are borrowed from environ and extra.
  */
@@ -197,7 +214,7 @@ env_build(const char *const *extra, struct shell_error *err)
         return NULL;
     }
     for (size_t i = 0; i < n_env; i++) {
-        if (!env_overridden(environ[i], extra, 0))
+        if (!env_instance_only(environ[i]) && !env_overridden(environ[i], extra, 0))
             envp[n++] = environ[i];
     }
     for (size_t i = 0; i < n_extra; i++) {

@@ -391,6 +391,32 @@ START_TEST(test_exec_shell__environment)
 }
 END_TEST
 
+START_TEST(test_exec_shell__instance_variables_stay_out)
+{
+    const char *env[] = { "TABLECRON_JOB=7", "PGPASSWORD=the job's own", NULL };
+    struct shell_spec spec = {
+        .command = "echo \"${TABLECRON_DB-unset} ${TABLECRON_MAX_RUNNING-unset} $PGPASSWORD"
+                   " $TABLECRON_JOB $PGHOST\"",
+        .env = env,
+    };
+    struct shell_proc *p;
+
+    ck_assert_int_eq(setenv("TABLECRON_DB", "password=instance-secret", 1), 0);
+    ck_assert_int_eq(setenv("TABLECRON_MAX_RUNNING", "8", 1), 0);
+    ck_assert_int_eq(setenv("PGPASSWORD", "instance-secret", 1), 0);
+    ck_assert_int_eq(setenv("PGHOST", "/run/postgresql", 1), 0);
+    p = start_spec(&spec);
+    finish(p);
+    /* The instance's own are gone; the job's env and PGHOST are kept. */
+    assert_output(p, "unset unset the job's own 7 /run/postgresql\n");
+    shell_free(p);
+    unsetenv("TABLECRON_DB");
+    unsetenv("TABLECRON_MAX_RUNNING");
+    unsetenv("PGPASSWORD");
+    unsetenv("PGHOST");
+}
+END_TEST
+
 START_TEST(test_exec_shell__invalid_environment_entry)
 {
     const char *env[] = { "TABLECRON_JOB=1", "NOEQUALS", NULL };
@@ -726,6 +752,7 @@ main(void)
     tcase_add_test(tc, test_exec_shell__large_output);
     tcase_add_test(tc, test_exec_shell__binary_output_becomes_text);
     tcase_add_test(tc, test_exec_shell__environment);
+    tcase_add_test(tc, test_exec_shell__instance_variables_stay_out);
     tcase_add_test(tc, test_exec_shell__invalid_environment_entry);
     tcase_add_test(tc, test_exec_shell__working_directory);
     tcase_add_test(tc, test_exec_shell__missing_working_directory);
