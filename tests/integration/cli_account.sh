@@ -4,7 +4,7 @@
 # psql), the audit rows with no secret in them, --json documents, and a
 # token that works against a real API instance until it is revoked.
 . "$TC_SRCDIR/tests/lib.sh"
-plan 151
+plan 152
 
 "$TABLECRON" migrate >/dev/null 2>&1 || { echo "Bail out! migrate failed"; exit 1; }
 export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1
