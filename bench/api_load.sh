@@ -9,7 +9,7 @@
 #
 #   bench/api_load.sh [--quick] [--jobs N] [--executions-per-job N]
 #                     [--seconds S] [--connections C] [--threads T]
-#                     [--http-threads N] [--limit N]
+#                     [--http-threads N] [--limit N] [--executions-total N]
 #
 #   --quick              3 s per run instead of 10
 #   --jobs N             jobs in the table (10000)
@@ -21,11 +21,21 @@
 #                        own database connection (--http-threads; 8)
 #   --limit N            ?limit= of every request: items per page (50, the
 #                        API's default)
+#   --executions-total N after the wrk runs, add executions until the table
+#                        holds N rows (1% of them failed), then time the
+#                        executions listing and its filters (0: skip; it
+#                        takes about 10 s per million rows)
 #
 # Output: progress and details on stderr as "# ..." lines; on stdout one
 # name=value line per figure: api_jobs_rps, api_jobs_p50_ms, api_jobs_p99_ms,
 # api_executions_rps, api_executions_p50_ms, api_executions_p99_ms, and
-# the requests that did not answer 200 (api_*_non_200).
+# the requests that did not answer 200 (api_*_non_200); with
+# --executions-total, executions_rows and the median time of 5 requests
+# (curl's time_total) of the first page of GET /api/v1/executions:
+# executions_list_ms (no filter), executions_filter_status_ms
+# (?status=failed), executions_filter_job_ms (?job=), and
+# executions_filter_since_ms (?since= and ?until= one day in the middle of
+# the history).
 #
 # The tablecron binary comes from $TABLECRON, else ./build/tablecron (relative
 # to the source tree); the script builds nothing.  It needs the PostgreSQL
@@ -61,6 +71,7 @@ connections=32
 threads=2
 http_threads=8
 limit=50
+exec_total=0
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) seconds=3 ;;
@@ -71,12 +82,14 @@ while [ $# -gt 0 ]; do
     --threads) need_arg "$@"; threads=$2; shift ;;
     --http-threads) need_arg "$@"; http_threads=$2; shift ;;
     --limit) need_arg "$@"; limit=$2; shift ;;
+    --executions-total) need_arg "$@"; exec_total=$2; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "api_load.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
     shift
 done
-need_numbers "$jobs" "$per_job" "$seconds" "$connections" "$threads" "$http_threads" "$limit"
+need_numbers "$jobs" "$per_job" "$seconds" "$connections" "$threads" "$http_threads" "$limit" \
+    "$exec_total"
 [ "$jobs" -ge 1 ] && [ "$seconds" -ge 1 ] && [ "$connections" -ge "$threads" ] && [ "$threads" -ge 1 ] ||
     { echo "api_load.sh: --jobs and --seconds must be at least 1, --connections at least --threads" >&2; exit 2; }
 
@@ -174,6 +187,54 @@ run() {
 }
 run api_jobs "/api/v1/jobs?limit=$limit"
 run api_executions "/api/v1/executions?limit=$limit"
+
+# ---- executions: list and filters over a long history --------------------
+# ms_of PATH : median of 5 requests' time_total, in ms (after one warm-up)
+ms_of() {
+    local i times=() t
+    curl -s -o /dev/null -H "Authorization: Bearer $token" "$url$1" || die "GET $1 failed"
+    for i in 1 2 3 4 5; do
+        t=$(curl -s -o "$dir/page.json" -w '%{http_code} %{time_total}' \
+            -H "Authorization: Bearer $token" "$url$1") || die "GET $1 failed"
+        [ "${t%% *}" = 200 ] || die "GET $1 answered ${t%% *}: $(head -c 200 "$dir/page.json")"
+        times+=("${t#* }")
+    done
+    printf '%s\n' "${times[@]}" | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", v[3] * 1000 }'
+}
+have=$((jobs * per_job))
+if [ "$exec_total" -gt "$have" ]; then
+    # Older fire times than the ones above, every job in turn, one row in
+    # 100 failed; in statements of a million rows.
+    first=$(q "SELECT min(id) FROM jobs")
+    say "adding $((exec_total - have)) executions (to $exec_total)"
+    for ((from = 0; from < exec_total - have; from += 1000000)); do
+        n=$((exec_total - have - from < 1000000 ? exec_total - have - from : 1000000))
+        q "INSERT INTO executions (job_id, scheduled_for, instance_id, status, started_at, finished_at,
+                                   exit_code, output, error)
+             SELECT $first + g % $jobs, t, 'bench', CASE WHEN g % 100 = 7 THEN 'failed' ELSE 'succeeded' END,
+                    t, t + interval '1 second', CASE WHEN g % 100 = 7 THEN 1 ELSE 0 END, 'output',
+                    CASE WHEN g % 100 = 7 THEN 'exit status 1' END
+               FROM generate_series($from, $from + $n - 1) g,
+                    LATERAL (SELECT now() - ($per_job + 1 + g / $jobs) * interval '5 minutes' AS t) s" \
+            >/dev/null || die "cannot add executions"
+    done
+    q "VACUUM ANALYZE executions" >/dev/null
+    rows=$(q "SELECT count(*) FROM executions")
+    middle_job=$((first + jobs / 2))
+    read -r middle_day next_day < <(q "SELECT to_char(d, 'YYYY-MM-DD') || ' ' || to_char(d + interval '1 day', 'YYYY-MM-DD')
+                                        FROM (SELECT min(started_at) + (max(started_at) - min(started_at)) / 2 AS d
+                                                FROM executions) s")
+    fig[executions_rows]=$rows
+    fig[executions_list_ms]=$(ms_of "/api/v1/executions?limit=$limit")
+    fig[executions_filter_status_ms]=$(ms_of "/api/v1/executions?status=failed&limit=$limit")
+    fig[executions_filter_job_ms]=$(ms_of "/api/v1/executions?job=$middle_job&limit=$limit")
+    fig[executions_filter_since_ms]=$(ms_of "/api/v1/executions?since=$middle_day&until=$next_day&limit=$limit")
+    say "executions: $rows rows; first page $limit items: ${fig[executions_list_ms]} ms," \
+        "?status=failed ${fig[executions_filter_status_ms]} ms, ?job= ${fig[executions_filter_job_ms]} ms," \
+        "?since=$middle_day&until=$next_day ${fig[executions_filter_since_ms]} ms"
+    order+=(executions_rows executions_list_ms executions_filter_status_ms executions_filter_job_ms
+        executions_filter_since_ms)
+fi
 grep -q 'level=error' "$log" && { say "the instance logged errors:"; grep 'level=error' "$log" | head -n 5 | sed 's/^/#   /' >&2; bad=1; }
 
 echo "cores=$ncpu"

@@ -142,7 +142,8 @@ bench_cleanup() {
 q() {
     local args=() sql
     for sql in "$@"; do args+=(-c "$sql"); done
-    PGUSER=postgres "$PSQL" -X -A -t -q -v ON_ERROR_STOP=1 "${args[@]}"
+    PGUSER=postgres PGOPTIONS='-c client_min_messages=warning' \
+        "$PSQL" -X -A -t -q -v ON_ERROR_STOP=1 "${args[@]}"
 }
 
 # bench_start_postgres : the private server and its database, migrated.
@@ -269,12 +270,64 @@ EOF
     echo "${tps%.*}"
 }
 
+# bench_pgbench_cas CLIENTS SECONDS : prints the tps of pgbench running one
+# single-row version compare-and-swap per transaction: an UPDATE that
+# moves a row's version only if it still is the version read (in the same
+# statement, so one round trip and one commit, as a claim of one row).
+# Misses under contention count as transactions too, as they do for a
+# claimer.
+bench_pgbench_cas() {
+    local c=$1 secs=$2 out tps
+    if [ ! -f "$dir/cas.sql" ]; then
+        q "CREATE TABLE bench_cas (id int PRIMARY KEY, version bigint NOT NULL DEFAULT 1)" \
+            "INSERT INTO bench_cas (id) SELECT generate_series(1, 10000)" "VACUUM ANALYZE bench_cas" \
+            >/dev/null || die "cannot create the pgbench table"
+        cat >"$dir/cas.sql" <<'SQL'
+\set id random(1, 10000)
+UPDATE bench_cas SET version = version + 1
+ WHERE id = :id AND version = (SELECT version FROM bench_cas WHERE id = :id);
+SQL
+    fi
+    q "CHECKPOINT" >/dev/null
+    out=$(PGUSER=postgres "$PGBENCH" -n -M prepared -f "$dir/cas.sql" -c "$c" -j $((c < 2 ? c : 2)) \
+        -T "$secs" tcbench 2>&1) || { echo "$out" >&2; die "pgbench failed"; }
+    tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n 1)
+    [ -n "$tps" ] || { echo "$out" >&2; die "no tps in pgbench's output"; }
+    echo "${tps%.*}"
+}
+
 bench_pgbench_done() {
-    q "DROP TABLE IF EXISTS bench_update" "CHECKPOINT" >/dev/null
-    rm -f "$dir/update.sql"
+    q "DROP TABLE IF EXISTS bench_update" "DROP TABLE IF EXISTS bench_cas" "CHECKPOINT" >/dev/null
+    rm -f "$dir/update.sql" "$dir/cas.sql"
 }
 
 # ---- what the database did ---------------------------------------------------
+# bench_xacts [DB] : transactions committed or rolled back in DB (default
+# tcbench) so far; the reading transaction itself is not counted yet.
+# Backends report their counts when they end (or about every second), so
+# read the second value after the instances have stopped.
+bench_xacts() {
+    PGUSER=postgres "$PSQL" -X -A -t -q -d postgres -v ON_ERROR_STOP=1 \
+        -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '${1:-tcbench}'"
+}
+
+# bench_claim_counts : "ROUNDS TRIED WON MISSED" summed over the instances'
+# logs ($dir/inst-*.log) from their "claim round ... tried= won= missed="
+# debug lines.
+bench_claim_counts() {
+    cat "$dir"/inst-*.log | awk '
+        /claim round/ {
+            n++
+            for (i = 1; i <= NF; i++) {
+                split($i, kv, "=")
+                if (kv[1] == "tried") t += kv[2]
+                else if (kv[1] == "won") w += kv[2]
+                else if (kv[1] == "missed") m += kv[2]
+            }
+        }
+        END { printf "%d %d %d %d\n", n, t, w, m }'
+}
+
 # bench_reset_db_stats : before a run
 bench_reset_db_stats() {
     q "SELECT pg_stat_statements_reset()" "SELECT pg_stat_reset_shared('wal')" "SELECT pg_stat_reset()" >/dev/null

@@ -18,7 +18,8 @@ TC_DEPS_BUILD="autoconf automake libtool pkg-config build-essential libpq-dev
 # which downloads no browser of its own); the pages name DejaVu fonts, which
 # chromium's dependencies pull in only as one alternative among several.
 TC_DEPS_TEST="clang libclang-rt-14-dev python3 python3-croniter openssl protobuf-compiler
- chromium fonts-dejavu-core systemd nginx man-db"
+ chromium fonts-dejavu-core systemd nginx man-db dpkg-dev debhelper lintian adduser curl
+ etcd-server"
 
 tc_missing_packages() {
     local pkg missing=

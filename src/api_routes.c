@@ -11,6 +11,7 @@
 
 #include "api.h"
 #include "api_admin.h"
+#include "api_alerts.h"
 #include "api_auth.h"
 #include "api_callbacks.h"
 #include "api_dashboard.h"
@@ -59,6 +60,22 @@ const struct api_route api_routes[] = {
     { "POST", V1 "/tokens", api_token_create, PERM_USER },
     { "DELETE", V1 "/tokens/{id}", api_token_delete, PERM_USER }, /* the caller's own */
     { "GET", V1 "/audit", api_audit_list, PERM_USER }, /* rows of the caller's departments */
+
+    /* Alerts: {id} is a channel or a rule, whose department the handler
+     * checks (404 / 403 as for jobs): viewer reads, operator tests a
+     * channel, manager changes. */
+    { "GET", V1 "/alert-channels", api_alert_channels_list, PERM_USER },
+    { "POST", V1 "/alert-channels", api_alert_channel_create, PERM_USER }, /* manager */
+    { "GET", V1 "/alert-channels/{id}", api_alert_channel_get, PERM_USER },
+    { "PATCH", V1 "/alert-channels/{id}", api_alert_channel_update, PERM_USER },
+    { "DELETE", V1 "/alert-channels/{id}", api_alert_channel_delete, PERM_USER },
+    { "POST", V1 "/alert-channels/{id}/test", api_alert_channel_test, PERM_USER },
+    { "GET", V1 "/alert-rules", api_alert_rules_list, PERM_USER },
+    { "POST", V1 "/alert-rules", api_alert_rule_create, PERM_USER }, /* manager */
+    { "GET", V1 "/alert-rules/{id}", api_alert_rule_get, PERM_USER },
+    { "PATCH", V1 "/alert-rules/{id}", api_alert_rule_update, PERM_USER },
+    { "DELETE", V1 "/alert-rules/{id}", api_alert_rule_delete, PERM_USER },
+    { "GET", V1 "/alerts", api_alerts_list, PERM_USER }, /* of the caller's departments */
 };
 
 const size_t api_route_count = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -59,14 +59,34 @@ static const char SQL_EARLIEST[] =
     "  (SELECT min(lease_until) FROM jobs WHERE status = 'running'))) * 1000)::bigint,"
     " floor(extract(epoch FROM now()) * 1000)::bigint";
 
+/*
+ * The claim: a version CAS per row, batched.  Its rows are locked first, in
+ * a SELECT of the same statement that skips rows another transaction holds
+ * (SKIP LOCKED), and the UPDATE touches only the rows so locked.  Why: the
+ * UPDATE alone locks rows in whatever order its plan yields them (array
+ * order for a nested loop or a hash on jobs, heap order for a hash on the
+ * array), and plans differ between sessions and batch sizes, so two
+ * instances claiming the same due rows deadlocked (seen in tests/chaos:
+ * claim statements stuck up to deadlock_timeout, chained for seconds, long
+ * enough for a healthy instance's fresh leases to expire before its claim
+ * even returned).  A row another transaction holds is, but for an operator's
+ * edit, another instance's claim, which this one would lose anyway: skipping
+ * it is the CAS miss, without the wait (and with no wait, no lock order to
+ * keep).  No lock outlives the statement.
+ */
 static const char SQL_CLAIM[] =
-    "WITH c AS ("
+    "WITH x AS ("
+    " SELECT * FROM unnest($3::bigint[], $4::bigint[], $5::bigint[], $6::int[])"
+    "  AS x(id, version, sched, attempt)),"
+    " l AS MATERIALIZED ("
+    " SELECT j.id FROM jobs j JOIN x ON j.id = x.id AND j.version = x.version"
+    "  WHERE j.status = 'waiting' FOR NO KEY UPDATE OF j SKIP LOCKED),"
+    " c AS ("
     " UPDATE jobs j SET status = 'running', version = j.version + 1, lease_owner = $1,"
     "  lease_until = now() + $2::bigint * interval '1 microsecond',"
     "  scheduled_for = to_timestamp(x.sched), attempt = x.attempt"
-    " FROM unnest($3::bigint[], $4::bigint[], $5::bigint[], $6::int[])"
-    "  AS x(id, version, sched, attempt)"
-    " WHERE j.id = x.id AND j.version = x.version AND j.status = 'waiting'"
+    " FROM l JOIN x ON x.id = l.id"
+    " WHERE j.id = l.id AND j.version = x.version AND j.status = 'waiting'"
     " RETURNING j.id, j.version, j.scheduled_for, j.attempt, j.timeout_s, j.max_retries,"
     "  j.retry_backoff_s, j.name, j.kind, j.config::text AS config, j.schedule, j.timezone,"
     "  j.resume_params::text AS resume_params),"

@@ -1,8 +1,10 @@
-/* cli_history.c - `tablecron history` and `tablecron history show ID`.
+/* cli_history.c - `tablecron history`, `tablecron history show ID` and
+ * `tablecron history prune`.
  *
- * Read-only: the executions table is written by the schedulers alone.
- * Times are the database's, shown in UTC; a running execution's duration
- * is how long it has run so far.
+ * The listings are read-only: the executions table is written by the
+ * schedulers, and shrunk only by pruning (retention.c), which serve also
+ * does by itself.  Times are the database's, shown in UTC; a running
+ * execution's duration is how long it has run so far.
  */
 #include <autoconfig.h>
 
@@ -13,6 +15,7 @@
 #include "cli_common.h"
 #include "cli_history.h"
 #include "job_query.h"
+#include "retention.h"
 
 #define HISTORY_LIMIT_DEFAULT 20
 #define HISTORY_LIMIT_MAX 100000
@@ -25,10 +28,14 @@ history_usage(FILE *out)
     fprintf(out,
             "usage: tablecron history [--job NAME] [--status STATUS] [--limit N] [--json]\n"
             "       tablecron history show ID [--json]\n"
+            "       tablecron history prune\n"
             "\n"
             "List executions, newest first: id, job, fire time, attempt, instance,\n"
             "status, exit code, duration and error (first line).  'show' prints one\n"
-            "execution with all its fields and its whole captured output.\n"
+            "execution with all its fields and its whole captured output.  'prune'\n"
+            "deletes the executions that history_keep_days and history_keep_per_job\n"
+            "no longer keep, now (serve does it every history_prune_interval); it\n"
+            "waits if another instance is pruning.\n"
             "\n"
             "  --job NAME       only this job's executions\n"
             "  --status STATUS  running, succeeded, failed, timed_out, killed or abandoned\n"
@@ -245,10 +252,64 @@ out:
     return rc;
 }
 
+static int
+history_prune(struct config *cfg, int argc, char **argv)
+{
+    const struct retention_limits limits = { cfg->history_keep_days, cfg->history_keep_per_job };
+    struct retention_counts counts;
+    struct db *db = NULL;
+    int nargs = 0, rc = CLI_EXIT_FAILED;
+
+    switch (cli_parse("history prune", argc, argv, 2, NULL, 0, NULL, 0, &nargs)) {
+    case 1:
+        history_usage(stdout);
+        return CLI_EXIT_OK;
+    case -1:
+        return CLI_EXIT_USAGE;
+    }
+    if (limits.keep_days <= 0 && limits.keep_per_job <= 0) {
+        printf("nothing to prune: history_keep_days and history_keep_per_job are both 0\n");
+        return CLI_EXIT_OK;
+    }
+    if ((db = cli_connect(cfg)) == NULL)
+        goto out;
+    if (retention_prune(db, &limits, 1, &counts) != 0) {
+        cli_db_error(db);
+        goto out;
+    }
+    if (counts.by_age + counts.by_count == 0) {
+        printf("deleted nothing: no execution");
+        if (limits.keep_days > 0)
+            printf(" ended more than %d days ago", limits.keep_days);
+        if (limits.keep_days > 0 && limits.keep_per_job > 0)
+            printf(" or");
+        if (limits.keep_per_job > 0)
+            printf(" is beyond the newest %d of its job", limits.keep_per_job);
+        printf("\n");
+    } else {
+        printf("deleted %lld executions:", (long long)(counts.by_age + counts.by_count));
+        if (limits.keep_days > 0)
+            printf(" %lld that ended more than %d days ago", (long long)counts.by_age,
+                   limits.keep_days);
+        if (limits.keep_days > 0 && limits.keep_per_job > 0)
+            printf(",");
+        if (limits.keep_per_job > 0)
+            printf(" %lld beyond the newest %d of their job", (long long)counts.by_count,
+                   limits.keep_per_job);
+        printf("\n");
+    }
+    rc = CLI_EXIT_OK;
+out:
+    db_free(db);
+    return rc;
+}
+
 int
 cli_history_main(struct config *cfg, int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "show") == 0)
         return history_show(cfg, argc, argv);
+    if (argc > 1 && strcmp(argv[1], "prune") == 0)
+        return history_prune(cfg, argc, argv);
     return history_list(cfg, argc, argv);
 }

@@ -6,7 +6,8 @@
  * Unix user running the command (the database role may be shared).
  *
  * The task options (--shell, --http URL, --header ...) each set one key of
- * the job's config (see task_opts[]); the config they make is checked by
+ * the job's config (see task_opts[]), except --noop, a kind without
+ * parameters, which sets none; the config they make is checked by
  * job_config.c in job_store.c, so a bad value gets the same words as from
  * the API.
  */
@@ -75,7 +76,9 @@ static const struct job_cmd *job_cmd_find(const char *name);
     "  --http URL            an HTTP request to an http:// or https:// URL\n"               \
     "  --grpc URL            a unary gRPC call to the server at URL (http:// is\n"          \
     "                        cleartext HTTP/2, https:// TLS)\n"                             \
-    "and for every kind:\n"                                                                 \
+    "  --noop                nothing: each run succeeds at once (to try a deployment\n"    \
+    "                        or to measure the scheduler alone)\n"                         \
+    "shell, http and grpc:\n"                                                               \
     "  --output-limit N      bytes of output kept per run (default 65536)\n"                \
     "http and grpc:\n"                                                                      \
     "  --method M            http: the request method (default GET); grpc (required):\n"   \
@@ -159,11 +162,13 @@ job_parse_seconds(const char *opt, const char *text, int *out)
 #define KIND_SHELL 1u
 #define KIND_HTTP 2u
 #define KIND_GRPC 4u
+#define KIND_NOOP 8u
 
-static const char *const kind_names[] = { "shell", "http", "grpc" }; /* of bit 0, 1, 2 */
+static const char *const kind_names[] = { "shell", "http", "grpc", "noop" }; /* of bit 0-3 */
 
 enum task_form {
-    TASK_KIND, /* --shell, --http, --grpc: the kind, and its first key */
+    TASK_KIND, /* --shell, --http, --grpc: the kind, and its first key; --noop
+                * (no key): the kind alone, an option without a value */
     TASK_TEXT, /* --name VALUE */
     TASK_FLAG, /* --name: sets a boolean key */
     TASK_LIST, /* --name VALUE, repeatable: the values make one object */
@@ -173,7 +178,7 @@ struct task_opt {
     const char *name;   /* "--header" */
     enum task_form form;
     unsigned kinds;     /* KIND_* it applies to (a kind option: its own) */
-    const char *key;    /* the config key it sets */
+    const char *key;    /* the config key it sets; NULL: none (--noop) */
     const char *clears; /* a key it removes (body and json exclude each other) */
     /* The key's value from the option's text (TASK_KIND, TASK_TEXT) or
      * list (TASK_LIST): a new reference, or NULL after an error line. */
@@ -193,6 +198,7 @@ static const struct task_opt task_opts[] = {
     { "--shell", TASK_KIND, KIND_SHELL, "command", NULL, task_string, NULL, 0 },
     { "--http", TASK_KIND, KIND_HTTP, "url", NULL, task_string, NULL, 0 },
     { "--grpc", TASK_KIND, KIND_GRPC, "url", NULL, task_string, NULL, 0 },
+    { "--noop", TASK_KIND, KIND_NOOP, NULL, NULL, NULL, NULL, 0 },
     { "--output-limit", TASK_TEXT, KIND_SHELL | KIND_HTTP | KIND_GRPC, "output_limit", NULL,
       task_bytes, NULL, 0 },
     { "--method", TASK_TEXT, KIND_HTTP | KIND_GRPC, "method", NULL, task_string, NULL, 0 },
@@ -392,7 +398,7 @@ task_kind(const char *cmd, const struct task_args *t, unsigned *kind)
         if (task_opts[i].form != TASK_KIND || !task_given(t, i))
             continue;
         if (*kind != 0) {
-            cli_error("%s: give one of --shell, --http and --grpc", cmd);
+            cli_error("%s: give one of --shell, --http, --grpc and --noop", cmd);
             return -1;
         }
         *kind = task_opts[i].kinds;
@@ -432,7 +438,7 @@ static const struct task_opt *
 task_opt_by_key(const char *key)
 {
     for (size_t i = 0; i < N_TASK_OPTS; i++) {
-        if (strcmp(task_opts[i].key, key) == 0)
+        if (task_opts[i].key != NULL && strcmp(task_opts[i].key, key) == 0)
             return &task_opts[i];
     }
     abort(); /* a typo in task_opts[] */
@@ -456,6 +462,10 @@ task_config(const char *cmd, const struct task_args *t, char **config)
         const struct task_opt *o = &task_opts[i];
         if (!task_given(t, i))
             continue;
+        if (o->key == NULL) {
+            any = 1; /* --noop: the kind alone, config {} */
+            continue;
+        }
         if (o->clears != NULL && json_object_get(obj, o->clears) != NULL) {
             cli_error("%s: give %s or %s, not both", cmd, task_opt_by_key(o->clears)->name,
                       o->name);
@@ -516,7 +526,7 @@ job_parse_def(const char *cmd, int argc, char **argv, int allow_paused, struct j
     task_args_init(t);
     for (size_t i = 0; i < N_TASK_OPTS; i++) {
         const struct task_opt *o = &task_opts[i];
-        if (o->form == TASK_FLAG)
+        if (o->form == TASK_FLAG || o->key == NULL)
             opts[nopts++] = (struct cli_opt){ o->name, NULL, &t->flag[i] };
         else if (o->form != TASK_LIST)
             opts[nopts++] = (struct cli_opt){ o->name, &t->text[i], NULL };
@@ -594,7 +604,7 @@ job_add(struct config *cfg, int argc, char **argv)
         goto out;
     if (def.schedule == NULL || def.kind == NULL) {
         cli_error("job add: %s is required (see 'tablecron job add --help')",
-                  def.schedule == NULL ? "--schedule" : "--shell, --http or --grpc");
+                  def.schedule == NULL ? "--schedule" : "--shell, --http, --grpc or --noop");
         goto out;
     }
     def.name = name;
@@ -928,6 +938,8 @@ job_show_task(const char *kind, const char *config, int width)
         snprintf(line, sizeof(line), "call %s at %s, %zu-byte message%s", grpc.method, grpc.url,
                  grpc.message_len, grpc.tls_verify ? "" : ", TLS not verified");
         grpc_config_free(&grpc);
+    } else if (strcmp(kind, "noop") == 0 && job_config_noop(config, &err) == 0) {
+        snprintf(line, sizeof(line), "nothing: every run succeeds at once (noop)");
     } else if (job_config_check(kind, config, &err) == 0) {
         return;
     } else {
@@ -1038,8 +1050,8 @@ out:
 }
 
 static const struct job_cmd job_cmds[] = {
-    { "add", job_add, "create a job: a shell command, an HTTP request or a gRPC call",
-      "NAME --schedule EXPR (--shell CMD | --http URL | --grpc URL)\n"
+    { "add", job_add, "create a job: a shell command, an HTTP request, a gRPC call or a noop",
+      "NAME --schedule EXPR (--shell CMD | --http URL | --grpc URL | --noop)\n"
       "                     [task options] [--tz ZONE] [--department NAME]\n"
       "                     [--timeout S] [--retries N] [--retry-backoff S]\n"
       "                     [--misfire skip|once] [--paused]",
@@ -1053,7 +1065,8 @@ static const struct job_cmd job_cmds[] = {
       "      --expect 200,204\n"
       "  tablecron job add sum --schedule @daily --grpc http://h:50051 \\\n"
       "      --method pkg.Svc/Method --message-base64 CgVoZWxsbw== \\\n"
-      "      --metadata 'authorization: Bearer T'\n" },
+      "      --metadata 'authorization: Bearer T'\n"
+      "  tablecron job add smoke --schedule '@every 1m' --noop\n" },
     { "edit", job_edit, "change some settings of a job",
       "NAME [--schedule EXPR] [--tz ZONE] [... options of 'job add']",
       "Change the given settings of a job and nothing else; a run in progress is\n"
@@ -1061,8 +1074,9 @@ static const struct job_cmd job_cmds[] = {
       "(the instances compute its next fire time again).\n\n"
       "A task option changes that setting and keeps the others; it must apply to\n"
       "the job's kind.  --header and --metadata replace all the headers or all the\n"
-      "metadata; --body and --json replace each other.  --shell, --http or --grpc\n"
-      "on a job of another kind makes it that kind with only the settings given.\n\n"
+      "metadata; --body and --json replace each other.  --shell, --http, --grpc or\n"
+      "--noop on a job of another kind makes it that kind with only the settings\n"
+      "given.\n\n"
       JOB_DEF_HELP JOB_TASK_HELP },
     { "ls", job_ls, "list jobs with their state and last run", "[--json]",
       "List jobs: name, department, kind, schedule and zone, status, next fire\n"

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "duration.h"
@@ -57,6 +58,24 @@ static const struct cfg_opt cfg_opts[] = {
       "a browser session ends after this long without a request (1m-30d)" },
     { "cookie_secure", CFG_INT, CFG_AT(cookie_secure), "0",
       "1: mark the session cookie Secure (the pages are served over HTTPS)" },
+    { "history_keep_days", CFG_INT, CFG_AT(history_keep_days), "30",
+      "executions that ended longer ago are deleted, but each job's newest (0-36500; 0: kept)" },
+    { "history_keep_per_job", CFG_INT, CFG_AT(history_keep_per_job), "1000",
+      "older executions beyond this many per job are deleted (0-10000000; 0: no limit)" },
+    { "history_prune_interval", CFG_DURATION, CFG_AT(history_prune_us), "1h",
+      "how often one of the instances deletes what the two history_keep limits no longer keep (1s-1d)" },
+    { "sendmail_path", CFG_STRING, CFG_AT(sendmail_path), "/usr/sbin/sendmail",
+      "program the email alert channels run as `sendmail_path -t -i`, the message on stdin" },
+    { "etcd_endpoints", CFG_STRING, CFG_AT(etcd_endpoints), "",
+      "etcd URLs (http:// or https://, comma-separated) to mirror jobs to; empty: off" },
+    { "etcd_prefix", CFG_STRING, CFG_AT(etcd_prefix), "/tablecron/jobs/",
+      "etcd key prefix of the mirror; a job is at <prefix><department>/<name>" },
+    { "etcd_username", CFG_STRING, CFG_AT(etcd_username), "",
+      "etcd user of the mirror when etcd has authentication on; empty: none" },
+    { "etcd_password", CFG_STRING, CFG_AT(etcd_password), "",
+      "password of etcd_username (prefer the config file to the flag)" },
+    { "etcd_reconcile_interval", CFG_DURATION, CFG_AT(etcd_reconcile_us), "5m",
+      "how often the mirror compares every key under the prefix with the jobs (10s-1d)" },
 };
 
 const struct cfg_opt *
@@ -97,6 +116,10 @@ static const struct {
     { "max_body", 1024, 67108864 },
     { "session_ttl", 60000000, INT64_C(2592000000000) },
     { "cookie_secure", 0, 1 },
+    { "history_keep_days", 0, 36500 },
+    { "history_keep_per_job", 0, 10000000 },
+    { "history_prune_interval", 1000000, INT64_C(86400000000) },
+    { "etcd_reconcile_interval", 10000000, INT64_C(86400000000) },
 };
 
 /* Check v against the bounds of opt; fills err and returns -1 if outside. */
@@ -120,6 +143,187 @@ check_bounds(const struct cfg_opt *opt, int64_t v, const char *value, const char
             set_error(err, "%s: %s: '%s' is out of range (%lld to %lld)", where, opt->name, value,
                       (long long)cfg_bounds[i].min, (long long)cfg_bounds[i].max);
         }
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * One URL of etcd_endpoints, url[0..len): http:// or https://, a host, an
+ * optional port, an optional path (a gateway behind a proxy), nothing
+ * else.  Credentials in the URL are refused so that they can never reach
+ * a log line; the mirror has etcd_username and etcd_password for them.
+ */
+static int
+check_etcd_url(const char *url, size_t len, char *why, size_t size)
+{
+    size_t i, host_start, host_end;
+
+    /* Any '@' first (a password may hold '/' or spaces too): user info is
+     * refused, and the URL is not echoed whole, since the part before '@'
+     * holds a password. */
+    for (i = len; i > 0; i--) {
+        if (url[i - 1] == '@') {
+            snprintf(why, size,
+                     "'...@%.*s' holds credentials; use etcd_username and etcd_password instead",
+                     (int)(len - i), url + i);
+            return -1;
+        }
+    }
+    for (i = 0; i < len; i++) {
+        if ((unsigned char)url[i] <= ' ' || url[i] == 0x7f) {
+            snprintf(why, size, "'%.*s' holds a space or a control character", (int)len, url);
+            return -1;
+        }
+    }
+    if (len > 7 && strncasecmp(url, "http://", 7) == 0)
+        host_start = 7;
+    else if (len > 8 && strncasecmp(url, "https://", 8) == 0)
+        host_start = 8;
+    else {
+        snprintf(why, size, "'%.*s' is not an http:// or https:// URL", (int)len, url);
+        return -1;
+    }
+    host_end = host_start;
+    while (host_end < len && url[host_end] != '/')
+        host_end++;
+    for (i = host_start; i < len; i++) {
+        if (url[i] == '?' || url[i] == '#') {
+            snprintf(why, size, "'%.*s' has a query or a fragment; give scheme://host:port",
+                     (int)len, url);
+            return -1;
+        }
+    }
+    if (url[host_start] == '[') {
+        /* [v6]:port */
+        const char *close = memchr(url + host_start, ']', host_end - host_start);
+        i = close != NULL ? (size_t)(close - url) + 1 : host_end;
+        if (close == NULL || close == url + host_start + 1 ||
+            (i < host_end && url[i] != ':')) {
+            snprintf(why, size, "'%.*s' has a malformed [IPv6] address", (int)len, url);
+            return -1;
+        }
+    } else {
+        i = host_start;
+        while (i < host_end && url[i] != ':')
+            i++;
+        if (i == host_start) {
+            snprintf(why, size, "'%.*s' has no host", (int)len, url);
+            return -1;
+        }
+    }
+    if (i < host_end) {
+        /* url[i] is ':', a port follows */
+        long port = 0;
+        size_t digits = 0;
+        for (i++; i < host_end; i++, digits++) {
+            if (url[i] < '0' || url[i] > '9' || digits >= 5)
+                break;
+            port = port * 10 + (url[i] - '0');
+        }
+        if (i < host_end || digits == 0 || port < 1 || port > 65535) {
+            snprintf(why, size, "'%.*s' has a bad port (1 to 65535)", (int)len, url);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* etcd_endpoints: empty (no mirror), or a comma-separated list of URLs. */
+static int
+check_etcd_endpoints(const char *value, char *why, size_t size)
+{
+    const char *p = value;
+
+    if (*value == '\0')
+        return 0;
+    for (;;) {
+        const char *end = strchr(p, ',');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+
+        while (len > 0 && (*p == ' ' || *p == '\t')) {
+            p++;
+            len--;
+        }
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len == 0) {
+            snprintf(why, size, "an empty URL in the list (two commas, or one at an end)");
+            return -1;
+        }
+        if (check_etcd_url(p, len, why, size) < 0)
+            return -1;
+        if (end == NULL)
+            return 0;
+        p = end + 1;
+    }
+}
+
+/* etcd_prefix: the mirror deletes whatever it finds under it that is not
+ * a job, so it must name a directory of its own, never all of etcd. */
+static int
+check_etcd_prefix(const char *value, char *why, size_t size)
+{
+    if (*value == '\0') {
+        snprintf(why, size, "must not be empty (the default is /tablecron/jobs/)");
+        return -1;
+    }
+    if (value[0] != '/') {
+        snprintf(why, size, "'%s' must start with '/'", value);
+        return -1;
+    }
+    if (strcmp(value, "/") == 0) {
+        snprintf(why, size,
+                 "'/' would let the mirror delete every key of etcd; name a directory of its "
+                 "own, e.g. /tablecron/jobs/");
+        return -1;
+    }
+    if (strlen(value) > 512) {
+        snprintf(why, size, "is longer than 512 bytes");
+        return -1;
+    }
+    for (const char *p = value; *p != '\0'; p++) {
+        if ((unsigned char)*p < ' ' || *p == 0x7f) {
+            snprintf(why, size, "'%s' holds a control character", value);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Checks of string options by name, as cfg_bounds is for numbers. */
+static const struct {
+    const char *name;
+    int (*check)(const char *value, char *why, size_t size);
+} cfg_checks[] = {
+    { "etcd_endpoints", check_etcd_endpoints },
+    { "etcd_prefix", check_etcd_prefix },
+};
+
+static int
+check_string(const struct cfg_opt *opt, const char *value, const char *where,
+             struct config_error *err)
+{
+    char why[400];
+
+    for (size_t i = 0; i < TC_ARRAY_LEN(cfg_checks); i++) {
+        if (strcmp(cfg_checks[i].name, opt->name) != 0)
+            continue;
+        if (cfg_checks[i].check(value, why, sizeof(why)) == 0)
+            return 0;
+        set_error(err, "%s: %s: %s", where, opt->name, why);
+        return -1;
+    }
+    return 0;
+}
+
+/* Settings that only make sense together, checked once every source is in. */
+static int
+check_combined(const struct config *cfg, struct config_error *err)
+{
+    if ((cfg->etcd_username[0] == '\0') != (cfg->etcd_password[0] == '\0')) {
+        set_error(err, "etcd_username and etcd_password must be set together (%s is empty)",
+                  cfg->etcd_username[0] == '\0' ? "etcd_username" : "etcd_password");
         return -1;
     }
     return 0;
@@ -184,6 +388,17 @@ suggest(const char *name, char *buf, size_t size)
     return buf;
 }
 
+/* Strings may be passwords (db, etcd_password): do not leave them in freed
+ * memory. */
+static void
+free_secret(char *s)
+{
+    if (s != NULL) {
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
+}
+
 /* Parse `value` for `opt` and store it; `where` names the source for errors. */
 static int
 set_value(struct config *cfg, const struct cfg_opt *opt, const char *value, const char *where,
@@ -193,12 +408,14 @@ set_value(struct config *cfg, const struct cfg_opt *opt, const char *value, cons
 
     switch (opt->type) {
     case CFG_STRING: {
-        char *copy = strdup(value);
-        if (copy == NULL) {
+        char *copy;
+        if (check_string(opt, value, where, err) < 0)
+            return -1;
+        if ((copy = strdup(value)) == NULL) {
             set_error(err, "%s: out of memory", where);
             return -1;
         }
-        free(*(char **)field);
+        free_secret(*(char **)field);
         *(char **)field = copy;
         return 0;
     }
@@ -449,7 +666,7 @@ static void
 free_flags(char **flags, size_t nflags)
 {
     for (size_t i = 0; i < nflags; i++)
-        free(flags[i]);
+        free_secret(flags[i]);
     free(flags);
 }
 
@@ -459,7 +676,7 @@ config_free(struct config *cfg)
     for (size_t i = 0; i < TC_ARRAY_LEN(cfg_opts); i++) {
         if (cfg_opts[i].type == CFG_STRING) {
             char **field = (char **)((char *)cfg + cfg_opts[i].offset);
-            free(*field);
+            free_secret(*field);
             *field = NULL;
         }
     }
@@ -504,7 +721,7 @@ load_sources(struct config *cfg, const char *file_arg, char *const *flags, size_
         if (set_value(cfg, find_opt(name), eq + 1, where, err) < 0)
             return -1;
     }
-    return 0;
+    return check_combined(cfg, err);
 }
 
 int

@@ -30,6 +30,15 @@ struct config {
     int max_body;         /* bytes */
     int64_t session_ttl_us;
     int cookie_secure;    /* 0 or 1 */
+    int history_keep_days;    /* executions older are pruned, 0 = kept */
+    int history_keep_per_job; /* executions beyond this many per job are pruned, 0 = no limit */
+    int64_t history_prune_us; /* how often serve prunes */
+    char *sendmail_path;  /* owned; the alerts' email goes through `<it> -t -i` */
+    char *etcd_endpoints; /* owned; comma-separated http(s) URLs, "" = no etcd mirror */
+    char *etcd_prefix;    /* owned; keys are <prefix><department>/<name> */
+    char *etcd_username;  /* owned; "" = no etcd authentication */
+    char *etcd_password;  /* owned; a secret: never logged */
+    int64_t etcd_reconcile_us; /* how often the mirror compares all of etcd */
     char *config_file;    /* owned; the file that was read, NULL if none */
     /* What config_load() was given, so that config_reload() can re-read the
      * same sources in the same order. */

@@ -1,7 +1,9 @@
 /* exec.c - the executor interface over the task kinds.
  *
  * The kind switch lives here alone, so that adding a kind touches this
- * file and its own exec_<kind>.c.
+ * file and its own exec_<kind>.c.  A noop task has no file of its own:
+ * it does nothing, so it is finished as soon as it starts, and its result
+ * is a success with no output.
  */
 #include <autoconfig.h>
 
@@ -23,6 +25,7 @@ struct exec_run {
     struct shell_proc *shell; /* owned */
     struct http_task *http;   /* owned */
     struct grpc_task *grpc;   /* owned */
+    int noop;                 /* a noop task: done from the start */
 };
 
 /* The job's own env, then the TABLECRON_* variables: later entries win, so
@@ -120,11 +123,13 @@ exec_start(struct net *net, const char *kind, const char *config_json,
         run->http = http_task_start(net, config_json, ctx, err, errsize);
     else if (strcmp(kind, "grpc") == 0)
         run->grpc = grpc_task_start(net, config_json, ctx, err, errsize);
+    else if (strcmp(kind, "noop") == 0 && job_config_noop(config_json, &cerr) == 0)
+        run->noop = 1;
     else if (job_config_check(kind, config_json, &cerr) < 0)
         snprintf(err, errsize, "%s", cerr.msg);
     else
         snprintf(err, errsize, "kind '%s' cannot run here", kind);
-    if (run->shell == NULL && run->http == NULL && run->grpc == NULL) {
+    if (run->shell == NULL && run->http == NULL && run->grpc == NULL && !run->noop) {
         free(run);
         return NULL;
     }
@@ -182,6 +187,8 @@ exec_on_ready(struct exec_run *run)
         return shell_on_ready(run->shell);
     if (run->http != NULL)
         return http_task_done(run->http) ? 0 : TC_AGAIN;
+    if (run->noop)
+        return 0;
     return grpc_task_done(run->grpc) ? 0 : TC_AGAIN;
 }
 
@@ -192,8 +199,9 @@ exec_cancel(struct exec_run *run, int hard)
         shell_signal(run->shell, hard ? SIGKILL : SIGTERM);
     else if (run->http != NULL)
         http_task_abort(run->http);
-    else
+    else if (run->grpc != NULL)
         grpc_task_abort(run->grpc);
+    /* a noop task has already finished */
 }
 
 void
@@ -210,6 +218,10 @@ exec_take_result(struct exec_run *run, struct exec_result *out)
         return;
     }
     memset(out, 0, sizeof(*out));
+    if (run->noop) {
+        out->succeeded = 1;
+        return;
+    }
     out->has_exit_code = 1;
     out->exit_code = shell_exit_code(run->shell);
     out->succeeded = out->exit_code == 0;

@@ -719,6 +719,9 @@ static const struct field grpc_fields[] = {
 static const struct kind shell_kind = { "shell", "a", shell_fields, TC_ARRAY_LEN(shell_fields) };
 static const struct kind http_kind = { "http", "an", http_fields, TC_ARRAY_LEN(http_fields) };
 static const struct kind grpc_kind = { "grpc", "a", grpc_fields, TC_ARRAY_LEN(grpc_fields) };
+/* noop: nothing to say, so no field at all (an output_limit would limit
+ * nothing, and a stray key is more likely a mistaken kind). */
+static const struct kind noop_kind = { "noop", "a", NULL, 0 };
 
 static void
 unknown_field(const struct kind *k, const char *key, struct job_config_error *err)
@@ -726,6 +729,11 @@ unknown_field(const struct kind *k, const char *key, struct job_config_error *er
     char known[160] = "";
     size_t used = 0;
 
+    if (k->nfields == 0) {
+        set_error(err, key, "unknown field '%.40s' in %s %s config (it takes none: use {})", key,
+                  k->article, k->name);
+        return;
+    }
     for (size_t i = 0; i < k->nfields && used < sizeof(known); i++)
         used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s", i > 0 ? ", " : "",
                                  k->fields[i].name);
@@ -887,6 +895,13 @@ job_config_grpc(const char *json, struct grpc_config *out, struct job_config_err
 }
 
 int
+job_config_noop(const char *json, struct job_config_error *err)
+{
+    memset(err, 0, sizeof(*err));
+    return parse_config(&noop_kind, json, NULL, err);
+}
+
+int
 job_config_check(const char *kind, const char *json, struct job_config_error *err)
 {
     memset(err, 0, sizeof(*err));
@@ -911,6 +926,8 @@ job_config_check(const char *kind, const char *json, struct job_config_error *er
         grpc_config_free(&cfg);
         return 0;
     }
-    set_error(err, "kind", "unknown kind '%.20s' (known: shell, http, grpc)", kind);
+    if (strcmp(kind, "noop") == 0)
+        return job_config_noop(json, err);
+    set_error(err, "kind", "unknown kind '%.20s' (known: shell, http, grpc, noop)", kind);
     return -1;
 }

@@ -83,7 +83,10 @@ int job_config_grpc(const char *json, struct grpc_config *out, struct job_config
     TC_MUST_CHECK;
 void grpc_config_free(struct grpc_config *cfg);
 
-/* Check config for a kind ("shell", "http", "grpc"); 0 if it would run. */
+/* noop tasks (do nothing, succeed at once): the config must be {}. */
+int job_config_noop(const char *json, struct job_config_error *err) TC_MUST_CHECK;
+
+/* Check config for a kind ("shell", "http", "grpc", "noop"); 0 if it would run. */
 int job_config_check(const char *kind, const char *json, struct job_config_error *err)
     TC_MUST_CHECK;
 

@@ -40,7 +40,7 @@ static const char SQL_EXECUTION[] =
     " WHERE e.id = $1::bigint";
 
 static const char *const job_statuses[] = { "waiting", "running", "paused", "done" };
-static const char *const kinds[] = { "shell", "http", "grpc" };
+static const char *const kinds[] = { "shell", "http", "grpc", "noop" };
 static const char *const exec_statuses[] = {
     "running", "succeeded", "failed", "timed_out", "killed", "abandoned",
 };

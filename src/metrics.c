@@ -27,9 +27,13 @@ static const struct {
     [METRIC_MISFIRES_SKIPPED] = { "tablecron_misfires_skipped_total",
                                   "Fire times skipped because they were too late." },
     [METRIC_DB_ERRORS] = { "tablecron_db_errors_total", "Database statements that failed." },
+    [METRIC_ETCD_PUTS] = { "tablecron_etcd_puts_total", "Job definitions written to etcd." },
+    [METRIC_ETCD_DELETES] = { "tablecron_etcd_deletes_total", "Keys removed from etcd." },
+    [METRIC_ETCD_ERRORS] = { "tablecron_etcd_mirror_errors_total",
+                             "etcd requests of the mirror that failed or were refused." },
 };
 
-static const char *const kinds[] = { "shell", "http", "grpc", "other" };
+static const char *const kinds[] = { "shell", "http", "grpc", "noop", "other" };
 static const char *const statuses[] = { "succeeded", "failed", "timed_out",
                                         "killed",    "abandoned", "other" };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
@@ -46,6 +50,7 @@ static const char *const lag_labels[] = { "0.01", "0.05", "0.1", "0.25", "0.5", 
 
 static _Atomic uint64_t counters[METRIC_COUNTER_COUNT];
 static _Atomic int64_t running;
+static _Atomic int etcd_mirror_active;
 static _Atomic uint64_t executions[NKINDS][NSTATUSES];
 static _Atomic uint64_t lag_buckets[NLAG + 1]; /* not cumulative; the last is +Inf */
 static _Atomic uint64_t lag_sum_ms;
@@ -67,6 +72,12 @@ void
 metrics_set_running(int64_t n)
 {
     atomic_store_explicit(&running, n, memory_order_relaxed);
+}
+
+void
+metrics_set_etcd_mirror_active(int active)
+{
+    atomic_store_explicit(&etcd_mirror_active, active != 0, memory_order_relaxed);
 }
 
 static size_t
@@ -144,6 +155,12 @@ metrics_render(struct strbuf *out)
                      "# TYPE tablecron_running gauge\n");
     strbuf_printf(out, "tablecron_running %lld\n",
                   (long long)atomic_load_explicit(&running, memory_order_relaxed));
+
+    strbuf_puts(out, "# HELP tablecron_etcd_mirror_active 1 while this instance mirrors jobs to "
+                     "etcd.\n"
+                     "# TYPE tablecron_etcd_mirror_active gauge\n");
+    strbuf_printf(out, "tablecron_etcd_mirror_active %d\n",
+                  atomic_load_explicit(&etcd_mirror_active, memory_order_relaxed));
 
     strbuf_puts(out, "# HELP tablecron_executions_total Executions ended on this instance.\n"
                      "# TYPE tablecron_executions_total counter\n");

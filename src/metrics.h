@@ -21,6 +21,9 @@ enum metric_counter {
     METRIC_TAKEOVERS,
     METRIC_MISFIRES_SKIPPED,
     METRIC_DB_ERRORS,
+    METRIC_ETCD_PUTS,
+    METRIC_ETCD_DELETES,
+    METRIC_ETCD_ERRORS,
     METRIC_COUNTER_COUNT
 };
 
@@ -29,7 +32,10 @@ void metrics_add(enum metric_counter which, uint64_t n);
 /* Executions in flight on this instance (a gauge). */
 void metrics_set_running(int64_t n);
 
-/* An execution ended: kind "shell"/"http"/"grpc", status as in executions. */
+/* 1 while this instance is the one that mirrors jobs to etcd (a gauge). */
+void metrics_set_etcd_mirror_active(int active);
+
+/* An execution ended: kind "shell"/"http"/"grpc"/"noop", status as in executions. */
 void metrics_execution(const char *kind, const char *status);
 
 /* How late an execution started after its fire time. */

@@ -38,6 +38,7 @@
 #define KILL_GRACE_MS 2000
 #define OUTPUT_SAVE_MS 1000 /* how often running tasks' output reaches the database */
 #define RETRY_DELAY_MAX_S 3600
+#define CLAIM_LOST_ALL_MS 20 /* pause after a claim round that won none of its rows */
 
 struct cache_slot {
     char *schedule;       /* owned */
@@ -608,8 +609,6 @@ decide(struct scheduler *s, const struct due_job *j, int64_t db_now_s, struct cl
     return 0;
 }
 
-/* Rows are locked in the order of the request arrays: every instance must
- * lock in the same (id) order, or two claim statements can deadlock. */
 /*
  * Give each claimed HTTP task a secret for its reports after a 202, stored
  * hashed in one statement before any request goes out.  If that fails the
@@ -642,14 +641,6 @@ give_callback_tokens(struct scheduler *s, struct claimed_job *won, int nwon)
     }
     free(ids);
     free(tokens);
-}
-
-static int
-cmp_req_id(const void *a, const void *b)
-{
-    const struct claim_req *ra = a, *rb = b;
-
-    return (ra->id > rb->id) - (ra->id < rb->id);
 }
 
 /* One claim round: fetch due rows, start at a random one, claim as many as
@@ -691,8 +682,8 @@ claim_round(struct scheduler *s, int64_t now)
         if (decide(s, j, set.db_now_ms / 1000, &reqs[nreqs], now))
             nreqs++;
     }
-    /* The random start chose which rows; the lock order is by id. */
-    qsort(reqs, (size_t)nreqs, sizeof(*reqs), cmp_req_id);
+    /* The random start chose which rows; the claim statement takes their
+     * locks itself, never waiting for another claim (see SQL_CLAIM). */
     if (nreqs > 0 && claim_batch(s->db, s->me, s->opts.lease_us, reqs, nreqs, &won, &nwon) < 0) {
         db_failed(s, now);
         goto out;
@@ -708,8 +699,11 @@ claim_round(struct scheduler *s, int64_t now)
         metrics_start_lag(set.db_now_ms - won[i].scheduled_for_s * 1000);
         runpool_start(s->pool, &won[i], now);
     }
-    /* More may be due (a full batch, misses, skipped rows): look again now. */
-    s->next_claim_ms = now;
+    /* More may be due (a full batch, misses, skipped rows): look again now.
+     * A round that won nothing of all that was due found its rows taken or
+     * held by others (SQL_CLAIM skips locked rows): a moment later they will
+     * have moved on, so do not spin on a row a long transaction holds. */
+    s->next_claim_ms = nwon == 0 && nreqs == set.count ? now + CLAIM_LOST_ALL_MS : now;
 out:
     claimed_jobs_free(won, nwon);
     free(reqs);

@@ -8,6 +8,11 @@
  *   heartbeat   every lease/3: instances.heartbeat_at = now()
  *   scheduler   whenever scheduler_tick() asks (see scheduler.c)
  *   reload      on SIGHUP: re-read the config; a bad file keeps the old one
+ *   etcd        with etcd_endpoints set, a thread of its own (etcd_mirror.c)
+ *               mirrors the jobs to etcd in whichever instance holds its
+ *               lock, API-only and worker-only instances alike
+ *   alerts      a thread of its own (alerter.c) that alerts on failed runs
+ *               in whichever instance holds its lock
  *   stop        on SIGTERM/SIGINT: stop claiming, let tasks finish (grace),
  *               release their jobs, mark the instance stopped, exit 0;
  *               a second signal exits at once
@@ -25,12 +30,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alerter.h"
 #include "api.h"
 #include "clock.h"
 #include "db.h"
+#include "etcd_mirror.h"
 #include "exec.h"
 #include "instance.h"
 #include "log.h"
+#include "retention.h"
 #include "scheduler.h"
 #include "serve.h"
 
@@ -123,6 +131,8 @@ usage(FILE *out)
             "JSON API under /api/v1, /healthz and /readyz on the listen address.\n"
             "  --no-scheduler   do not claim or run jobs (an API-only instance)\n"
             "  --no-api         serve no HTTP (a worker-only instance)\n"
+            "With etcd_endpoints set, one instance at a time (of any kind) mirrors the\n"
+            "job definitions to etcd.\n"
             "SIGTERM/SIGINT: stop claiming, let running tasks finish for the grace period,\n"
             "then kill them and release their jobs.  SIGHUP re-reads the configuration:\n"
             "log_level applies at once, the other settings at the next start.\n");
@@ -143,6 +153,22 @@ make_scheduler(const struct config *cfg, const char *instance_id, const char *ca
     opts.misfire_grace_us = cfg->misfire_grace_us;
     opts.callback_base = callback_base;
     return scheduler_new(&opts, db);
+}
+
+/* The etcd mirror's thread, when etcd_endpoints is set; NULL if it is not
+ * or the thread could not start (logged). */
+static struct etcd_mirror *
+start_mirror(const struct config *cfg)
+{
+    struct etcd_mirror_opts opts;
+
+    opts.db = cfg->db;
+    opts.endpoints = cfg->etcd_endpoints;
+    opts.prefix = cfg->etcd_prefix;
+    opts.username = cfg->etcd_username;
+    opts.password = cfg->etcd_password;
+    opts.reconcile_us = cfg->etcd_reconcile_us;
+    return etcd_mirror_start(&opts);
 }
 
 /* The API on cfg->listen; its URL for the instances table into url. */
@@ -183,6 +209,33 @@ start_api(const struct config *cfg, char *url, size_t size)
     return api;
 }
 
+/* The alerts thread (every instance has one; the lock holder works). */
+static struct alerter *
+start_alerter(const struct config *cfg, const char *instance_id)
+{
+    struct alerter_opts opts;
+
+    opts.db = cfg->db;
+    opts.instance_id = instance_id;
+    opts.sendmail_path = cfg->sendmail_path;
+    return alerter_start(&opts);
+}
+
+/* The pruning of the run history (every instance has one; one at a time
+ * prunes); NULL when both limits are 0 or it could not start (logged). */
+static struct retention *
+start_retention(const struct config *cfg)
+{
+    const struct retention_limits limits = { cfg->history_keep_days, cfg->history_keep_per_job };
+    struct retention *r;
+    char err[200];
+
+    if ((r = retention_start(cfg->db, &limits, cfg->history_prune_us, err, sizeof(err))) == NULL &&
+        err[0] != '\0')
+        log_error("the run history will not be pruned", "error=%s", err);
+    return r;
+}
+
 int
 serve_main(struct config *cfg, int argc, char **argv)
 {
@@ -196,6 +249,9 @@ serve_main(struct config *cfg, int argc, char **argv)
     int64_t next_heartbeat, give_up_ms = INT64_MAX;
     int registered = 0, no_scheduler = 0, no_api = 0, stopping = 0;
     struct api *api = NULL;
+    struct alerter *alerter = NULL;
+    struct etcd_mirror *mirror = NULL;
+    struct retention *retention = NULL;
     char api_url[300];
     int nfds = 1; /* entries of pfd the last poll() filled in */
     int rc = 1;
@@ -241,6 +297,8 @@ serve_main(struct config *cfg, int argc, char **argv)
                                             : (cfg->api_url[0] != '\0' ? cfg->api_url : NULL),
                                 db)) == NULL)
         goto out;
+    if (cfg->etcd_endpoints[0] != '\0' && (mirror = start_mirror(cfg)) == NULL)
+        goto out;
     info.api_url = api != NULL ? api_url : NULL;
     signal_db = db;
     log_info("starting", "instance=%s version=%s scheduler=%s max_running=%d api=%s", info.id,
@@ -248,6 +306,8 @@ serve_main(struct config *cfg, int argc, char **argv)
              api != NULL ? api_url : "off");
     if (db_connect(db, -1) < 0)
         goto stopped; /* interrupted by a signal while the database was away */
+    alerter = start_alerter(cfg, instance_id); /* NULL (logged): serve goes on without */
+    retention = start_retention(cfg);           /* the same */
 
     next_heartbeat = monotonic_ms();
     for (;;) {
@@ -306,6 +366,10 @@ serve_main(struct config *cfg, int argc, char **argv)
     }
 stopped:
     log_info("stopping", "instance=%s", info.id);
+    alerter_stop(alerter); /* a send in progress stays pending for another instance */
+    alerter = NULL;
+    retention_stop(retention); /* between two batches: the next pass goes on */
+    retention = NULL;
     scheduler_free(sched); /* kills what still runs */
     sched = NULL;
     if (registered && instance_stop(db, info.id) < 0) {
@@ -316,6 +380,9 @@ stopped:
     }
     rc = 0;
 out:
+    alerter_stop(alerter);
+    retention_stop(retention);
+    etcd_mirror_stop(mirror);
     api_stop(api);
     signal_db = NULL;
     scheduler_free(sched);

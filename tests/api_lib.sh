@@ -52,6 +52,10 @@ apy() { "$API_PYTHON" -I -S "$@"; }
 #         (of 51, running, a long-running task whose secret is "callback-secret")
 #   audit_log 71 (about job-a, A), 72 (about job-b, B)
 #   sessions 81: a_operator, cookie "cookie-operator", CSRF "csrf-operator"
+#   alert_channels 91 chan-a (A, webhook), 92 chan-b (B), 95 chan-a2 (A,
+#         email, used by no rule); alert_rules 93 (job-a timed out, to 91:
+#         nothing times out here, so the alerter stays idle), 94 (every job
+#         of B failed, to 92)
 # a_operator's password is "operator password" (API_PASSWORD_HASH, made by
 # api_password_hash).
 API_LOGINS="admin a_manager a_operator a_viewer b_manager a_extra b_extra c_user ab_mover ab_manager"
@@ -104,6 +108,9 @@ api_fixtures_sql() {
     cat <<EOF
 BEGIN;
 DELETE FROM audit_log;
+DELETE FROM alerts;
+DELETE FROM alert_rules;
+DELETE FROM alert_channels;
 DELETE FROM executions;
 DELETE FROM jobs;
 DELETE FROM sessions;
@@ -126,6 +133,13 @@ INSERT INTO executions (id, job_id, scheduled_for, attempt, instance_id, status,
      '2026-01-01 04:01Z', 1, 'output of b'),
     (63, 51, '2026-01-02 03:00Z', 1, 'elsewhere', 'running', '2026-01-02 03:00Z', NULL, NULL, '');
 UPDATE executions SET callback_token_hash = $(api_sha callback-secret) WHERE id = 63;
+INSERT INTO alert_channels (id, department_id, name, kind, url, template) VALUES
+    (91, 11, 'chan-a', 'webhook', 'http://127.0.0.1:9/a', 'json'),
+    (92, 12, 'chan-b', 'webhook', 'http://127.0.0.1:9/b', 'json');
+INSERT INTO alert_channels (id, department_id, name, kind, email_to) VALUES
+    (95, 11, 'chan-a2', 'email', 'ops@example.com');
+INSERT INTO alert_rules (id, department_id, job_id, channel_id, events) VALUES
+    (93, 11, 51, 91, '{timed_out}'), (94, 12, NULL, 92, '{failed}');
 INSERT INTO audit_log (id, actor, action, object_type, object_id, department_id, after) VALUES
     (71, 'cli:test', 'job.create', 'job', '51', 11, '{"name": "job-a"}'),
     (72, 'cli:test', 'job.create', 'job', '52', 12, '{"name": "job-b"}');
@@ -140,7 +154,7 @@ api_fixtures() {
     local t
     [ -n "$API_PASSWORD_HASH" ] || api_password_hash
     api_fixtures_sql >"$TC_TMP/fixtures.sql"
-    for t in departments users api_tokens sessions jobs executions audit_log; do
+    for t in departments users api_tokens sessions jobs executions audit_log alert_channels alert_rules; do
         echo "SELECT setval(pg_get_serial_sequence('$t', 'id'), 1000);"
     done >"$TC_TMP/sequences.sql"
     psql -X -q -v ON_ERROR_STOP=1 -f "$TC_TMP/sequences.sql" >/dev/null &&

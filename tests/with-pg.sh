@@ -1,6 +1,6 @@
 #!/bin/sh
-# with-pg.sh TEST [ARGS] - run one test; integration tests get a private
-# PostgreSQL server.
+# with-pg.sh TEST [ARGS] - run one test; integration and chaos tests get a
+# private PostgreSQL server.
 #
 # The server lives in a fresh directory under /tmp, listens on a unix socket
 # in that directory only (no TCP port, so parallel runs never collide) and is
@@ -17,7 +17,7 @@ set -u
 
 test_path=$1
 case $test_path in
-*/integration/*) ;;
+*/integration/* | */chaos/*) ;;
 *) exec bash "$@" ;;
 esac
 

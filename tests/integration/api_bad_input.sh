@@ -182,6 +182,13 @@ BASE = {
     "createToken": ("/api/v1/tokens", {"name": "bi token"}, {}),
     "reportExecution": ("/api/v1/executions/63/progress", {"progress": 10, "message": "m"},
                         {"X-Tablecron-Token": "callback-secret"}),
+    "createAlertChannel": ("/api/v1/alert-channels", {"name": "bi-chan", "department": "A",
+                                                      "kind": "webhook", "url": "http://127.0.0.1:9/x",
+                                                      "template": "json"}, {}),
+    "updateAlertChannel": ("/api/v1/alert-channels/91", {"name": "bi-renamed"}, {}),
+    "createAlertRule": ("/api/v1/alert-rules", {"department": "A", "channel": 91,
+                                                "events": ["failed"]}, {}),
+    "updateAlertRule": ("/api/v1/alert-rules/93", {"enabled": False}, {}),
 }
 body_ops = [(m, p, op) for m, p, op in operations() if "requestBody" in op]
 missing = [op["operationId"] for m, p, op in body_ops if op["operationId"] not in BASE]

@@ -8,7 +8,7 @@
 # tokens are this test's own, made by SQL below.
 . "$TC_SRCDIR/tests/lib.sh"
 . "$TC_SRCDIR/tests/api_lib.sh"
-plan 133
+plan 141
 
 api_need_tools
 "$TABLECRON" migrate >/dev/null 2>&1 || api_bail "migrate failed"
@@ -109,6 +109,10 @@ post a_manager "$(shell_job bad7 '"A"' true ', "max_retries": -1')"
 is "$(err)" "400 invalid max_retries" "a negative number is out of range, never 'not given'"
 post a_manager "$(shell_job bad8 '"A"' true | sed 's/"shell"/"ftp"/')"
 is "$(err)" "400 invalid kind" "an unknown kind"
+post a_manager '{"name": "bad10", "schedule": "@daily", "department": "A", "kind": "noop", "config": {"command": "true"}}'
+is "$(err)" "400 invalid config.command" "a noop config with a key is a 400 naming it"
+like "$(jpy 'd["error"]["message"]')" "unknown field 'command' in a noop config \\(it takes none: use \\{\\}\\)" \
+    "in job_config's words"
 post a_manager "$(shell_job 'has space' '"A"' true)"
 is "$(err)" "400 invalid name" "a name the table refuses"
 post a_manager '{"name": "x", "schedule": "@daily", "department": "A", "kind": "shell"}'
@@ -264,6 +268,23 @@ api a_viewer GET "/api/v1/executions/$eid"
 is "$API_CODE $(jpy 'd["output"].strip()')" "200 hello-$eid" "one execution has its output"
 api b_manager GET "/api/v1/executions/$eid"
 is "$API_CODE" 404 "another department's execution is not found"
+
+# A noop job runs and succeeds with nothing in its execution.
+post a_manager '{"name": "nothing", "schedule": "@every 1h", "department": "A", "kind": "noop", "config": {}}'
+is "$API_CODE $(jpy 'd["kind"] + "|" + str(d["config"])')" "201 noop|{}" "a noop job is created with the empty config"
+nothing=$(job_id nothing)
+api a_viewer GET '/api/v1/jobs?kind=noop'
+is "$API_CODE $(jpy '[j["name"] for j in d["items"]]')" "200 ['nothing']" "?kind=noop lists it"
+api a_operator POST "/api/v1/jobs/$nothing/run"
+is "$API_CODE $(jpy 'd["outcome"]')" "200 done" "an operator runs it"
+noop_ran() { [ "$(q "SELECT count(*) FROM executions WHERE job_id = $nothing AND status = 'succeeded'")" -ge 1 ]; }
+wait_until 20 noop_ran && pass "the noop job ran and succeeded" || fail "the noop job ran and succeeded" "$(tail -n 5 "$API_LOG")"
+neid=$(q "SELECT min(id) FROM executions WHERE job_id = $nothing")
+api a_viewer GET "/api/v1/executions/$neid"
+is "$API_CODE $(jpy '(d["status"], d["exit_code"], d["error"], d["output"] or "")')" \
+    "200 ('succeeded', None, None, '')" "its execution: succeeded, no exit code, no error, no output"
+api a_manager DELETE "/api/v1/jobs/$nothing"
+is "$API_CODE" 204 "the noop job is deleted with its executions (the listings below do not count them)"
 
 api a_operator POST "/api/v1/jobs/$hello/pause"
 is "$API_CODE $(jpy 'd["outcome"] + "|" + d["job"]["status"] + "|" + str(d["job"]["paused"])')" "200 done|paused|True" "pause"

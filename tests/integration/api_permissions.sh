@@ -18,7 +18,9 @@ api_start perm
 # caller must get.  Every route of src/api_routes.c needs at least one line,
 # and every line must be a route (both checked below).  Placeholders:
 #   {id:jobA} 51, {id:jobB} 52 (jobs of A and B); {id:execA} 61, {id:execB} 62;
-#   {id:deptA} 11, {id:deptB} 12; {id:ownspare}: a spare token of the caller;
+#   {id:deptA} 11, {id:deptB} 12; {id:chanA} 91, {id:chanB} 92 (alert channels
+#   of A and B), {id:chanA2} 95 (one of A no rule uses); {id:ruleA} 93, {id:ruleB}
+#   94 (alert rules); {id:ownspare}: a spare token of the caller;
 #   {id:viewerspare}: a_viewer's spare token; {login:NAME}: that user.
 # BODY names a request body (matrix_body below; "-": none).  PREP puts the
 # fixtures back before the request and prepares them: reset, running (both
@@ -77,6 +79,22 @@ POST   /api/v1/tokens                                     newtoken  reset    401
 DELETE /api/v1/tokens/{id:ownspare}                       -         reset    401  204   204   204  204  204
 DELETE /api/v1/tokens/{id:viewerspare}                    -         reset    401  204   404   404  404  204
 GET    /api/v1/audit                                      -         -        401  200   200   200  200  200
+
+GET    /api/v1/alert-channels                             -         -        401  200   200   200  200  200
+POST   /api/v1/alert-channels                             newchan   reset    401  403   403   201  404  201
+GET    /api/v1/alert-channels/{id:chanA}                  -         -        401  200   200   200  404  200
+GET    /api/v1/alert-channels/{id:chanB}                  -         -        401  404   404   404  200  200
+PATCH  /api/v1/alert-channels/{id:chanA}                  editchan  reset    401  403   403   200  404  200
+DELETE /api/v1/alert-channels/{id:chanA}                  -         reset    401  403   403   409  404  409
+DELETE /api/v1/alert-channels/{id:chanA2}                 -         reset    401  403   403   204  404  204
+POST   /api/v1/alert-channels/{id:chanA}/test             -         reset    401  403   202   202  404  202
+GET    /api/v1/alert-rules                                -         -        401  200   200   200  200  200
+POST   /api/v1/alert-rules                                newrule   reset    401  403   403   201  404  201
+GET    /api/v1/alert-rules/{id:ruleA}                     -         -        401  200   200   200  404  200
+GET    /api/v1/alert-rules/{id:ruleB}                     -         -        401  404   404   404  200  200
+PATCH  /api/v1/alert-rules/{id:ruleA}                     editrule  reset    401  403   403   200  404  200
+DELETE /api/v1/alert-rules/{id:ruleA}                     -         reset    401  403   403   204  404  204
+GET    /api/v1/alerts                                     -         -        401  200   200   200  200  200
 EOF
 )
 
@@ -99,6 +117,10 @@ matrix_body() {
     progress) echo '{"progress": 50, "message": "half way"}' ;;
     newuser) echo '{"login": "matrix-user", "display_name": "Matrix", "password": "a long password"}' ;;
     newtoken) echo '{"name": "matrix token"}' ;;
+    newchan) echo '{"name": "matrix-chan", "department": "A", "kind": "webhook", "url": "http://127.0.0.1:9/m"}' ;;
+    editchan) echo '{"name": "renamed", "template": "slack"}' ;;
+    newrule) echo '{"department": "A", "channel": 91, "events": ["failed", "no_success"], "no_success_s": 600}' ;;
+    editrule) echo '{"enabled": false, "repeat_interval_s": 60}' ;;
     *) echo "unknown body $1" >&2 ;;
     esac
 }
@@ -112,6 +134,11 @@ matrix_path() {
     p=${p//\{id:execB\}/62}
     p=${p//\{id:deptA\}/11}
     p=${p//\{id:deptB\}/12}
+    p=${p//\{id:chanA\}/91}
+    p=${p//\{id:chanB\}/92}
+    p=${p//\{id:chanA2\}/95}
+    p=${p//\{id:ruleA\}/93}
+    p=${p//\{id:ruleB\}/94}
     p=${p//\{id:ownspare\}/$own}
     p=${p//\{id:viewerspare\}/${API_SPARE_ID[a_viewer]}}
     printf '%s' "$p" | sed 's/{login:\([^}]*\)}/\1/g'
@@ -222,6 +249,9 @@ is "$(listed ab_mover /api/v1/departments name)" "A B" "a member of A and B list
 is "$(listed admin /api/v1/departments name)" "A B default" "an admin lists every department"
 is "$(listed a_viewer /api/v1/audit id)" "71" "a viewer of A reads the audit rows of A only"
 is "$(listed b_manager /api/v1/audit id)" "72" "a manager of B reads the audit rows of B only"
+is "$(listed a_viewer /api/v1/alert-channels id)" "91 95" "a viewer of A lists the alert channels of A only"
+is "$(listed b_manager /api/v1/alert-rules id)" "94" "a manager of B lists the alert rules of B only"
+is "$(listed admin /api/v1/alert-rules id)" "93 94" "an admin lists every alert rule"
 is "$(listed a_viewer /api/v1/tokens id)" "${API_TOKEN_ID[a_viewer]} ${API_SPARE_ID[a_viewer]}" \
     "a user lists their own tokens only"
 api a_manager GET /api/v1/users

@@ -3,7 +3,7 @@
 # state each action leaves in the jobs table (checked with psql), audit
 # rows, --json documents, and an end-to-end run against a real instance.
 . "$TC_SRCDIR/tests/lib.sh"
-plan 302
+plan 323
 
 "$TABLECRON" migrate >/dev/null 2>&1 || { echo "Bail out! migrate failed"; exit 1; }
 
@@ -17,7 +17,7 @@ me="cli:$(id -un)"
 
 # --- help -------------------------------------------------------------
 run_ok "job --help exits 0" tc job --help
-like "$TC_OUT" 'add .*create a job: a shell command, an HTTP request or a gRPC call' "job --help lists the subcommands"
+like "$TC_OUT" 'add .*create a job: a shell command, an HTTP request, a gRPC call or a noop' "job --help lists the subcommands"
 helps_ok=1
 for sub in add edit ls show rm pause resume run kill; do
     out=$(tc job "$sub" --help 2>&1) || helps_ok=0
@@ -175,6 +175,8 @@ is "$(cfg rpc)" '{"ca_file": "/ca.pem", "message_base64": "CgVoZWxsbw==", "metad
 run_ok "job add --shell --output-limit" tc job add capped --schedule '@daily' --shell 'yes | head' \
     --output-limit 100
 is "$(cfg capped)" '{"command": "yes | head", "output_limit": 100}' "--output-limit applies to shell jobs too"
+run_ok "job add --noop" tc job add idle --schedule '@daily' --noop
+is "$(job_col idle kind)|$(cfg idle)" 'noop|{}' "a noop job: kind noop, config {}"
 
 # bad task options: one line each, exit 2, nothing stored
 bad_task() { # bad_task DESCRIPTION EXPECTED-LINE OPTIONS...
@@ -182,10 +184,14 @@ bad_task() { # bad_task DESCRIPTION EXPECTED-LINE OPTIONS...
     run_status 2 "$desc: exit 2" tc job add tbad --schedule '@daily' "$@"
     is "$TC_OUT" "$want" "$desc: one clear line"
 }
-bad_task "no kind option" "tablecron: job add: --shell, --http or --grpc is required (see 'tablecron job add --help')" \
+bad_task "no kind option" "tablecron: job add: --shell, --http, --grpc or --noop is required (see 'tablecron job add --help')" \
     --method GET
-bad_task "two kind options" "tablecron: job add: give one of --shell, --http and --grpc" \
+bad_task "two kind options" "tablecron: job add: give one of --shell, --http, --grpc and --noop" \
     --shell true --http http://h
+bad_task "--noop and another kind option" "tablecron: job add: give one of --shell, --http, --grpc and --noop" \
+    --noop --shell true
+bad_task "--output-limit on a noop job" "tablecron: job add: --output-limit applies to shell, http and grpc jobs only" \
+    --noop --output-limit 10
 bad_task "an http option on a shell job" "tablecron: job add: --header applies to http jobs only" \
     --shell true --header 'A: b'
 bad_task "a grpc option on an http job" "tablecron: job add: --metadata applies to grpc jobs only" \
@@ -285,6 +291,20 @@ run_ok "job edit --shell makes a grpc job a shell job" tc job edit hook --shell 
 is "$(job_col hook kind)|$(cfg hook)" 'shell|{"command": "echo back"}' "a shell job with only its command"
 run_ok "job edit --http makes a shell job an http job" tc job edit hook --http http://h/again
 is "$(job_col hook kind)|$(cfg hook)" 'http|{"url": "http://h/again"}' "an http job with only its url"
+run_ok "job edit --noop makes an http job a noop job" tc job edit one --noop
+is "$(job_col one kind)|$(cfg one)" 'noop|{}' "a noop job with the empty config"
+run_status 2 "a task option on a noop job is exit 2" tc job edit one --output-limit 5
+is "$TC_OUT" "tablecron: job 'one' is a noop job: --output-limit applies to shell, http and grpc jobs only" \
+    "noop: one clear line"
+run_ok "job edit --noop of a noop job" tc job edit one --noop
+is "$TC_OUT" "job 'one' already had these settings" "changes nothing"
+run_ok "job edit --shell makes a noop job a shell job" tc job edit one --shell 'echo one'
+is "$(job_col one kind)|$(cfg one)" 'shell|{"command": "echo one"}' "and back to a shell job"
+q "UPDATE jobs SET config = '{\"command\": \"x\"}' WHERE name = 'idle'" >/dev/null
+like "$(tc job show idle)" "^task: +will not run: unknown field 'command' in a noop config \\(it takes none: use \\{\\}\\)$" \
+    "a noop config with a key, written by SQL, would not run: said so"
+q "UPDATE jobs SET config = '{}' WHERE name = 'idle'" >/dev/null
+like "$(tc job show idle)" '^task: +nothing: every run succeeds at once \(noop\)$' "job show says what a noop does"
 
 # --- ls and show of http and grpc jobs ---------------------------------
 like "$(tc job ls)" 'rpc +default +grpc +@daily' "job ls shows the kind"
@@ -463,6 +483,19 @@ is "$(tc job show tick --json | jpy 'd["recent_executions"][0]["status"] in ("su
     "job show --json has the latest executions"
 like "$(tc job ls)" 'tick +default +shell +@every 1s +UTC +(waiting|running) +[-0-9T:Z]+ +succeeded' \
     "job ls shows the last status"
+
+# A noop job: every run is an executions row that succeeded, with nothing
+# else in it.
+run_ok "job add an every-second noop job" tc job add nothing --schedule '@every 1s' --noop
+if wait_until 15 at_least nothing succeeded 2; then pass "the instance runs the noop job: executions succeed"; else fail "the instance runs the noop job: executions succeed" "$(tail -5 "$TC_TMP/serve.log")"; fi
+is "$(q "SELECT count(*) FILTER (WHERE e.status NOT IN ('succeeded', 'running')),
+                count(*) FILTER (WHERE e.status = 'succeeded' AND e.exit_code IS NULL
+                                 AND e.error IS NULL AND coalesce(e.output, '') = ''
+                                 AND e.finished_at >= e.started_at)
+           FROM executions e JOIN jobs j ON j.id = e.job_id WHERE j.name = 'nothing'")" \
+    "0|$(execs nothing succeeded)" "noop runs: succeeded, no exit code, no error, no output"
+like "$(tc history --job nothing --limit 1)" 'nothing .* succeeded ' "history lists them"
+run_ok "job pause the noop job" tc job pause nothing
 
 run_ok "job pause of the busy job" tc job pause tick
 if wait_until 10 status_is tick paused; then pass "it ends up paused"; else fail "it ends up paused" "$(job_col tick "status || ' ' || pause_requested")"; fi

@@ -1,6 +1,6 @@
 # schema.sh - the schema is documented and refuses bad states.
 . "$TC_SRCDIR/tests/lib.sh"
-plan 16
+plan 18
 
 "$TABLECRON" migrate >/dev/null 2>&1 || { echo "Bail out! migrate failed"; exit 1; }
 
@@ -27,6 +27,9 @@ run_status 1 "an invalid status is rejected" insert_job ", status" j2 "'shell'" 
 like "$TC_OUT" 'jobs_status_check' "... by the status check"
 run_status 1 "an invalid kind is rejected" insert_job "" j3 "'python'" ""
 like "$TC_OUT" 'jobs_kind_check' "... by the kind check"
+run_ok "a noop job is accepted by the kind check (0004_noop_kind.sql)" insert_job "" j5 "'noop'" ""
+like "$(psql -X -c '\d+ jobs')" 'kind .*shell, http, grpc or noop' "and the kind column's comment lists it"
+q "DELETE FROM jobs WHERE name = 'j5'" >/dev/null
 run_status 1 "a running job without a lease is rejected" \
     q "UPDATE jobs SET status = 'running' WHERE name = 'j1'"
 run_status 1 "config must be a JSON object" \

@@ -23,12 +23,14 @@ const routes = [
   [/^\/departments$/, 'departments'],
   [/^\/users$/, 'users'],
   [/^\/audit$/, 'audit'],
+  [/^\/alerts$/, 'alerts'],
 ];
 
 const NAV = [
   ['#/', 'Dashboard'],
   ['#/jobs', 'Jobs'],
   ['#/executions', 'Executions'],
+  ['#/alerts', 'Alerts'],
   ['#/instances', 'Instances'],
   ['#/departments', 'Departments'],
   // Everyone has API tokens (on the users page); only managers see users.

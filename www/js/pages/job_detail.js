@@ -217,6 +217,8 @@ function configCard(j) {
       ['Verify TLS certificates', tlsWords(c.tls_verify)],
       row('ca_file', 'CA file', code),
     ];
+  } else if (j.kind === 'noop') {
+    rows = [['Task', 'nothing: each run succeeds at once, with no output']];
   } else {
     rows = [];
   }
@@ -225,7 +227,7 @@ function configCard(j) {
     if (!shown.has(k)) rows.push([k, block(JSON.stringify(v, null, 2))]);
   }
   return h('section', { class: 'card', 'aria-labelledby': 'cfg-h' },
-    h('h2', { id: 'cfg-h', class: 'card-title' }, { shell: 'Shell command', http: 'HTTP request', grpc: 'gRPC call' }[j.kind] || 'Task'),
+    h('h2', { id: 'cfg-h', class: 'card-title' }, { shell: 'Shell command', http: 'HTTP request', grpc: 'gRPC call', noop: 'Nothing (noop)' }[j.kind] || 'Task'),
     props(rows));
 }
 

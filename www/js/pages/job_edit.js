@@ -19,13 +19,14 @@ const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._:-]{0,127}$/;
 const NAME_RULE = 'Use letters, digits and . _ : - (starting with a letter, digit or _), at most 128 characters.';
 const GRPC_METHOD_RE = /^\/?[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\/[A-Za-z_][A-Za-z0-9_]*$/;
 const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'];
-const KIND_TITLES = { shell: 'Shell command', http: 'HTTP request', grpc: 'gRPC call' };
+const KIND_TITLES = { shell: 'Shell command', http: 'HTTP request', grpc: 'gRPC call', noop: 'Nothing (noop)' };
 // What an absent config key means (src/job_config.c), so that an edit
 // does not send a key only because the form spells out its default.
 const CONFIG_DEFAULTS = {
   shell: {},
   http: { method: 'GET', expect_status: '2xx', follow_redirects: false, tls_verify: true },
   grpc: { tls_verify: true, message_base64: '' },
+  noop: {},
 };
 // Numbers of the job itself: [body key, label, min, max, default].
 const NUMBERS = [
@@ -76,7 +77,8 @@ class Editor {
       [...(this.job ? [] : [['', 'Choose…']]), ...this.depts.map((d) => [String(d.id), d.name])],
       this.job ? this.job.department.id : (this.depts.length === 1 ? this.depts[0].id : ''));
     c.description = h('textarea', { rows: 2, class: 'plain' }, j.description || '');
-    c.kind = select({}, [['shell', 'shell: run a command'], ['http', 'http: make a request'], ['grpc', 'grpc: make a unary call']], j.kind || 'shell');
+    c.kind = select({}, [['shell', 'shell: run a command'], ['http', 'http: make a request'], ['grpc', 'grpc: make a unary call'],
+      ['noop', 'noop: do nothing, succeed at once']], j.kind || 'shell');
     c.schedule = h('input', {
       type: 'text', value: j.schedule || '', autocomplete: 'off', spellcheck: 'false',
       class: 'mono', placeholder: '*/5 * * * *', required: true,
@@ -91,7 +93,7 @@ class Editor {
 
     // The fields of every kind, filled from the job's config for its kind.
     this.tasks = {};
-    for (const kind of ['shell', 'http', 'grpc']) {
+    for (const kind of ['shell', 'http', 'grpc', 'noop']) {
       this.tasks[kind] = TASKS[kind](this, j.kind === kind ? (j.config || {}) : {});
     }
     this.taskBox = h('div');
@@ -715,5 +717,13 @@ const TASKS = {
         return config;
       },
     };
+  },
+
+  // Nothing to set: the config is {} (src/job_config.c refuses any key).
+  noop() {
+    const box = h('p', { class: 'hint' },
+      'Each run does nothing and succeeds at once, with no output: a way to try a deployment ' +
+      '(claims, leases, history) or to measure the scheduler alone.');
+    return { box, byKey: {}, read() { return {}; } };
   },
 };

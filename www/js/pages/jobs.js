@@ -12,7 +12,7 @@ import { h, fill, timeEl, relTime, badge, pageHeader, select, field, table, show
 import { describeSchedule } from '../cronwords.js';
 
 const STATUSES = ['waiting', 'running', 'paused', 'done'];
-const KINDS = [['shell', 'shell'], ['http', 'http'], ['grpc', 'grpc']];
+const KINDS = [['shell', 'shell'], ['http', 'http'], ['grpc', 'grpc'], ['noop', 'noop']];
 // Every order GET /jobs accepts (docs/openapi.json), in words.
 const SORTS = [
   ['name', 'Name (A to Z)'],
