@@ -252,6 +252,48 @@ api_role_in(struct api_call *call, int64_t department_id)
     return role;
 }
 
+int64_t
+api_department_of(struct api_call *call, const json_t *value, enum api_role need,
+                  const char *forbidden)
+{
+    char text[24];
+    PGresult *res;
+    int64_t id = 0;
+    int role = ROLE_NONE;
+
+    if (json_is_integer(value)) {
+        snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(value));
+        res = db_query(call->db, "SELECT id FROM departments WHERE id = $1::bigint",
+                       DB_PARAMS(text));
+    } else if (json_is_string(value)) {
+        res = db_query(call->db, "SELECT id FROM departments WHERE name = $1",
+                       DB_PARAMS(json_string_value(value)));
+    } else {
+        api_error(call, 400, "wrong_type", "department",
+                  "department must be a department's id or name");
+        return 0;
+    }
+    if (res == NULL) {
+        api_db_error(call);
+        return 0;
+    }
+    if (PQntuples(res) == 1)
+        id = db_get_int64(res, 0, 0, 0);
+    PQclear(res);
+    if (id > 0 && (role = api_role_in(call, id)) < 0)
+        return 0;
+    /* Another department the caller has no part in looks like none at all. */
+    if (id == 0 || role == ROLE_NONE) {
+        api_error(call, 404, "not_found", "department", "no such department");
+        return 0;
+    }
+    if (role < (int)need) {
+        api_error(call, 403, "forbidden", "department", "%s", forbidden);
+        return 0;
+    }
+    return id;
+}
+
 void
 api_actor(const struct api_call *call, struct audit_actor *actor, char *buf, size_t size)
 {

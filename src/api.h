@@ -135,6 +135,12 @@ int api_query_int(struct api_call *call, const char *name, int64_t dflt, int64_t
  * answering on a database error. */
 int api_role_in(struct api_call *call, int64_t department_id) TC_MUST_CHECK;
 
+/* The department a body names (its id or its name) where the caller has
+ * at least need: its id, or 0 after answering 404 (none, or not one of the
+ * caller's), 403 with the message forbidden, or 400 (neither id nor name). */
+int64_t api_department_of(struct api_call *call, const json_t *value, enum api_role need,
+                          const char *forbidden) TC_MUST_CHECK;
+
 /* The caller as the actor of a change (audit_log): name "user:alice" or
  * "token:alice" written into buf, user id, client address. */
 void api_actor(const struct api_call *call, struct audit_actor *actor, char *buf, size_t size);

@@ -115,7 +115,6 @@ static const char SQL_ALERTS[] =
 
 static const char SQL_CHANNEL_DEPT[] = "SELECT department_id FROM alert_channels WHERE id = $1";
 static const char SQL_RULE_DEPT[] = "SELECT department_id FROM alert_rules WHERE id = $1";
-static const char SQL_DEPT_BY_ID[] = "SELECT id FROM departments WHERE id = $1::bigint";
 static const char SQL_DEPT_BY_NAME[] = "SELECT id FROM departments WHERE name = $1";
 static const char SQL_JOB_BY_ID[] = "SELECT id, department_id FROM jobs WHERE id = $1::bigint";
 static const char SQL_JOB_BY_NAME[] = "SELECT id, department_id FROM jobs WHERE name = $1";
@@ -239,46 +238,8 @@ scope(struct api_call *call, const char *sql, const char *what, enum api_role ne
     return 0;
 }
 
-/* A body's department (its id or its name) where the caller has at least
- * need: its id, or 0 after answering 404 / 403 / 400. */
-static int64_t
-department_of(struct api_call *call, const json_t *value, enum api_role need)
-{
-    char text[24];
-    PGresult *res;
-    int64_t id = 0;
-    int role = ROLE_NONE;
-
-    if (json_is_integer(value)) {
-        fmt_id(text, sizeof(text), json_integer_value(value));
-        res = db_query(call->db, SQL_DEPT_BY_ID, DB_PARAMS(text));
-    } else if (json_is_string(value)) {
-        res = db_query(call->db, SQL_DEPT_BY_NAME, DB_PARAMS(json_string_value(value)));
-    } else {
-        api_error(call, 400, "wrong_type", "department",
-                  "department must be a department's id or name");
-        return 0;
-    }
-    if (res == NULL) {
-        api_db_error(call);
-        return 0;
-    }
-    if (PQntuples(res) == 1)
-        id = db_get_int64(res, 0, 0, 0);
-    PQclear(res);
-    if (id > 0 && (role = api_role_in(call, id)) < 0)
-        return 0;
-    if (id == 0 || role == ROLE_NONE) {
-        api_error(call, 404, "not_found", "department", "no such department");
-        return 0;
-    }
-    if (role < (int)need) {
-        api_error(call, 403, "forbidden", "department",
-                  "only a manager of the department may change its alerts");
-        return 0;
-    }
-    return id;
-}
+/* Changing alerts needs a manager of their department. */
+#define ALERTS_FORBIDDEN "only a manager of the department may change its alerts"
 
 /* One object of a list statement (its first row) as JSON, or NULL after
  * answering (404 when there is none). */
@@ -620,8 +581,8 @@ api_alert_channel_create(struct api_call *call)
     c.email_to = body_str(body, "email_to");
     c.email_from = body_str(body, "email_from");
     if (channel_check(call, &c) < 0 ||
-        (call->department_id = department_of(call, json_object_get(body, "department"),
-                                             ROLE_MANAGER)) == 0)
+        (call->department_id = api_department_of(call, json_object_get(body, "department"),
+                                                 ROLE_MANAGER, ALERTS_FORBIDDEN)) == 0)
         goto out;
     fmt_id(dept, sizeof(dept), call->department_id);
     if (db_begin(call->db) < 0) {
@@ -1124,7 +1085,8 @@ api_alert_rule_create(struct api_call *call)
                           " job's rule");
             goto out;
         }
-    } else if ((call->department_id = department_of(call, dv, ROLE_MANAGER)) == 0) {
+    } else if ((call->department_id =
+                    api_department_of(call, dv, ROLE_MANAGER, ALERTS_FORBIDDEN)) == 0) {
         goto out;
     }
     if (rule_check(call, &def, call->department_id) < 0)

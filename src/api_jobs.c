@@ -375,7 +375,7 @@ static const struct api_field create_fields[] = {
     { "description", API_STRING, 0, 0 },
     { "schedule", API_STRING, 1, 0 },
     { "timezone", API_STRING, 0, 0 },
-    { "department", API_ANY, 1, 0 }, /* an id or a name: checked by department_of() */
+    { "department", API_ANY, 1, 0 }, /* an id or a name: checked by api_department_of() */
     { "kind", API_STRING, 1, 0 },
     { "config", API_OBJECT, 1, 0 },
     { "timeout_s", API_INTEGER, 0, 0 },
@@ -440,53 +440,8 @@ body_to_def(struct api_call *call, json_t *body, struct job_def *def, char **con
     return 0;
 }
 
-static const char SQL_DEPT_BY_ID[] = "SELECT id FROM departments WHERE id = $1::bigint";
-static const char SQL_DEPT_BY_NAME[] = "SELECT id FROM departments WHERE name = $1";
-
-/*
- * The department a body names (its id, or its name) where the caller must
- * be manager: its id, or 0 after answering 404 (no such department, or
- * not one of the caller's), 403 (not manager there) or 400 (neither an
- * id nor a name).
- */
-static int64_t
-department_of(struct api_call *call, const json_t *value)
-{
-    char text[24];
-    PGresult *res;
-    int64_t id = 0;
-    int role = ROLE_NONE;
-
-    if (json_is_integer(value)) {
-        snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(value));
-        res = db_query(call->db, SQL_DEPT_BY_ID, DB_PARAMS(text));
-    } else if (json_is_string(value)) {
-        res = db_query(call->db, SQL_DEPT_BY_NAME, DB_PARAMS(json_string_value(value)));
-    } else {
-        api_error(call, 400, "wrong_type", "department",
-                  "department must be a department's id or name");
-        return 0;
-    }
-    if (res == NULL) {
-        api_db_error(call);
-        return 0;
-    }
-    if (PQntuples(res) == 1)
-        id = db_get_int64(res, 0, 0, 0);
-    PQclear(res);
-    if (id > 0 && (role = api_role_in(call, id)) < 0)
-        return 0;
-    if (id == 0 || role == ROLE_NONE) {
-        api_error(call, 404, "not_found", "department", "no such department");
-        return 0;
-    }
-    if (role < ROLE_MANAGER) {
-        api_error(call, 403, "forbidden", "department",
-                  "only a manager of the department may put jobs in it");
-        return 0;
-    }
-    return id;
-}
+/* Creating or moving a job needs a manager of its department. */
+#define JOBS_FORBIDDEN "only a manager of the department may put jobs in it"
 
 void
 api_job_create(struct api_call *call)
@@ -502,7 +457,8 @@ api_job_create(struct api_call *call)
         return;
     if (body_to_def(call, body, &def, &config) < 0)
         goto out;
-    if ((def.department_id = department_of(call, json_object_get(body, "department"))) == 0)
+    if ((def.department_id = api_department_of(call, json_object_get(body, "department"),
+                                               ROLE_MANAGER, JOBS_FORBIDDEN)) == 0)
         goto out;
     api_actor(call, &actor, who, sizeof(who));
     if (job_store_create(call->db, &actor, &def, &id, &err) < 0) {
@@ -554,7 +510,8 @@ api_job_update(struct api_call *call)
     }
     /* A move needs the manager role in the new department too. */
     if ((dept = json_object_get(body, "department")) != NULL &&
-        (def.department_id = department_of(call, dept)) == 0)
+        (def.department_id =
+             api_department_of(call, dept, ROLE_MANAGER, JOBS_FORBIDDEN)) == 0)
         goto out;
     api_actor(call, &actor, who, sizeof(who));
     if (job_store_update(call->db, &actor, &ref, &def, &changed, &err) < 0) {
