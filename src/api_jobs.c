@@ -328,7 +328,7 @@ api_jobs_list(struct api_call *call)
         api_query_int(call, "department", 0, 1, INT64_MAX, &dept_id) < 0 ||
         list_choice(call, "status", job_query_is_job_status, "waiting, running, paused, done",
                     &status) < 0 ||
-        list_choice(call, "kind", job_query_is_kind, "shell, http, grpc", &kind) < 0)
+        list_choice(call, "kind", job_query_is_kind, "shell, http, grpc, noop", &kind) < 0)
         return;
     snprintf(tag, sizeof(tag), "jobs:%s%s", desc ? "-" : "", sort->name);
     if (api_cursor_read(call, tag, sort->type, &cursor) < 0)

@@ -265,8 +265,8 @@ check_numbers(const struct job_def *def, const char **policy, struct job_store_e
         *policy = p == SCHEDULE_MISFIRE_ONCE ? "once" : "skip";
     }
     if (def->kind != NULL && !job_query_is_kind(def->kind)) {
-        store_fail(err, JOB_STORE_INVALID, "kind", "bad kind '%.20s': use shell, http or grpc",
-                   def->kind);
+        store_fail(err, JOB_STORE_INVALID, "kind",
+                   "bad kind '%.20s': use shell, http, grpc or noop", def->kind);
         return -1;
     }
     return 0;
