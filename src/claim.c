@@ -47,10 +47,15 @@ static const char SQL_FETCH_MINE[] =
     FETCH_SELECT("lease_until", "lease_owner", "false")
     " WHERE status = 'running' AND lease_owner = $2 AND NOT awaiting_callback LIMIT $1";
 
+/* A job whose schedule is @manual (any case, blanks around it) waits with
+ * no next_time until it is made due: it is not a row to schedule. */
+#define SQL_IS_MANUAL(col) "(" col " ~* '^\\s*@manual\\s*$')"
+
 /* Rows without next_time (their due time comes out NULL). */
 static const char SQL_FETCH_UNSCHEDULED[] =
     FETCH_SELECT("next_time", "NULL", "false")
-    " WHERE status = 'waiting' AND next_time IS NULL AND schedule_error IS NULL LIMIT $1";
+    " WHERE status = 'waiting' AND next_time IS NULL AND schedule_error IS NULL"
+    "  AND NOT " SQL_IS_MANUAL("schedule") " LIMIT $1";
 
 /* Both minima walk the partial indexes: O(log n). */
 static const char SQL_EARLIEST[] =
@@ -89,24 +94,31 @@ static const char SQL_CLAIM[] =
     " WHERE j.id = l.id AND j.version = x.version AND j.status = 'waiting'"
     " RETURNING j.id, j.version, j.scheduled_for, j.attempt, j.timeout_s, j.max_retries,"
     "  j.retry_backoff_s, j.name, j.kind, j.config::text AS config, j.schedule, j.timezone,"
-    "  j.resume_params::text AS resume_params),"
+    "  j.resume_params::text AS resume_params, j.triggered_by,"
+    "  coalesce(j.shard_of, j.id) AS run_of, j.shard_index, j.shards),"
     " e AS ("
-    " INSERT INTO executions (job_id, scheduled_for, attempt, instance_id)"
-    " SELECT id, scheduled_for, attempt, $1 FROM c"
+    " INSERT INTO executions (job_id, scheduled_for, attempt, instance_id, triggered_by,"
+    "  shard_index)"
+    " SELECT run_of, scheduled_for, attempt, $1, triggered_by, shard_index FROM c"
     " ON CONFLICT ON CONSTRAINT executions_once DO NOTHING"
-    " RETURNING id, job_id)"
+    " RETURNING id, job_id, shard_index)"
     " SELECT c.id, c.version, coalesce(e.id, 0),"
     "  floor(extract(epoch FROM c.scheduled_for))::bigint, c.attempt, c.timeout_s,"
-    "  c.max_retries, c.retry_backoff_s, c.name, c.kind, c.config, c.schedule, c.timezone,"
-    "  c.resume_params"
-    " FROM c LEFT JOIN e ON e.job_id = c.id";
+    "  c.max_retries, c.retry_backoff_s, NULL, c.kind, c.config, c.schedule, c.timezone,"
+    "  c.resume_params, c.shard_index, c.shards, c.run_of,"
+    "  CASE WHEN c.run_of = c.id THEN c.name ELSE (SELECT p.name FROM jobs p WHERE p.id = c.run_of)"
+    "  END"
+    " FROM c LEFT JOIN e ON e.job_id = c.run_of AND e.shard_index = c.shard_index";
 
 /* The job's next state after a run, shared by release and reap: $retry,
  * $delay, $next, $attempt, $retry_for, and the schedule and zone the next
- * time was computed from, at the given positions. */
+ * time was computed from, at the given positions.  A @manual job has no
+ * next time and waits to be made due again; a retry runs for the same fire
+ * time and keeps what triggered it. */
 #define NEXT_STATE(retry, delay, next, attempt, retry_for, sched, zone)                    \
     " status = CASE WHEN NOT " retry "::bool AND " next "::bigint IS NULL"                  \
-    "  AND (schedule, timezone) = (" sched ", " zone ") THEN 'done'"                       \
+    "  AND (schedule, timezone) = (" sched ", " zone ")"                                   \
+    "  AND NOT " SQL_IS_MANUAL("schedule") " THEN 'done'"                                  \
     "  WHEN pause_requested THEN 'paused' ELSE 'waiting' END,"                             \
     " version = version + 1, lease_owner = NULL, lease_until = NULL,"                      \
     " next_time = CASE WHEN " retry "::bool"                                               \
@@ -116,7 +128,8 @@ static const char SQL_CLAIM[] =
     " scheduled_for = CASE WHEN " retry "::bool"                                           \
     "  THEN to_timestamp(" retry_for "::bigint) ELSE NULL END,"                            \
     " kill_requested_at = NULL, pause_requested = false, awaiting_callback = false,"    \
-    " resume_params = CASE WHEN " retry "::bool THEN resume_params END"
+    " resume_params = CASE WHEN " retry "::bool THEN resume_params END,"                  \
+    " triggered_by = CASE WHEN " retry "::bool THEN triggered_by END"
 
 /* A schedule edited while the job ran: the next fire time we computed from
  * the old one is wrong, so leave next_time NULL for an instance to compute
@@ -161,26 +174,28 @@ static const char SQL_REAP[] =
                "$6", "$7", "$10", "$11")
     " WHERE id = $1 AND version = $2 AND status = 'running'"
     "  AND (lease_until < now() OR lease_owner = $9)"
-    " RETURNING id),"
+    " RETURNING coalesce(shard_of, id) AS run_of, shard_index),"
     " e AS ("
-    " UPDATE executions SET status = 'abandoned', finished_at = greatest(now(), started_at),"
+    " UPDATE executions x SET status = 'abandoned', finished_at = greatest(now(), started_at),"
     "  error = 'abandoned: instance ' || $8 || ' stopped renewing its lease'"
     "   || ' (it died, froze or lost the database)'"
-    " WHERE job_id = $1 AND status = 'running' AND instance_id = $8"
-    "  AND EXISTS (SELECT 1 FROM j)"
-    " RETURNING id)"
+    " FROM j WHERE x.job_id = j.run_of AND x.shard_index = j.shard_index"
+    "  AND x.status = 'running' AND x.instance_id = $8"
+    " RETURNING x.id)"
     " SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM e)";
 
+/* A retry or a triggered run keeps its fire time in scheduled_for. */
 static const char SQL_UNCLAIM[] =
     "WITH j AS ("
     " UPDATE jobs SET status = 'waiting', version = version + 1, lease_owner = NULL,"
     "  lease_until = NULL, next_time = scheduled_for,"
-    "  scheduled_for = CASE WHEN attempt > 1 THEN scheduled_for END"
+    "  scheduled_for = CASE WHEN attempt > 1 OR triggered_by IS NOT NULL THEN scheduled_for END"
     " WHERE id = $1 AND version = $2 AND lease_owner = $3 AND status = 'running'"
-    " RETURNING id, next_time, attempt),"
+    " RETURNING coalesce(shard_of, id) AS run_of, shard_index, next_time, attempt),"
     " e AS ("
     " DELETE FROM executions x USING j"
-    " WHERE x.job_id = j.id AND x.scheduled_for = j.next_time AND x.attempt = j.attempt"
+    " WHERE x.job_id = j.run_of AND x.shard_index = j.shard_index"
+    "  AND x.scheduled_for = j.next_time AND x.attempt = j.attempt"
     "  AND x.status = 'running' AND x.instance_id = $3"
     " RETURNING x.id)"
     " SELECT (SELECT count(*) FROM j)";
@@ -222,7 +237,8 @@ static const char SQL_DETACH[] =
 static const char SQL_CALLBACK_OUTCOME[] =
     "SELECT e.id, e.status, j.kill_requested_at IS NOT NULL, j.resume_params IS NOT NULL,"
     " j.timeout_s"
-    " FROM jobs j JOIN executions e ON e.job_id = j.id AND e.scheduled_for = j.scheduled_for"
+    " FROM jobs j JOIN executions e ON e.job_id = coalesce(j.shard_of, j.id)"
+    "  AND e.shard_index = j.shard_index AND e.scheduled_for = j.scheduled_for"
     "  AND e.attempt = j.attempt"
     " WHERE j.id = $1 AND j.awaiting_callback";
 
@@ -410,12 +426,15 @@ claim_batch(struct db *db, const char *me, int64_t lease_us, const struct claim_
         c->timeout_s = (int)db_get_int64(res, i, 5, 3600);
         c->max_retries = (int)db_get_int64(res, i, 6, 0);
         c->retry_backoff_s = (int)db_get_int64(res, i, 7, 0);
-        c->name = dup_value(res, i, 8);
+        c->name = dup_value(res, i, 17);
         c->kind = dup_value(res, i, 9);
         c->config = dup_value(res, i, 10);
         c->schedule = dup_value(res, i, 11);
         c->timezone = dup_value(res, i, 12);
         c->resume_params = dup_value(res, i, 13); /* NULL: none */
+        c->shard_index = (int)db_get_int64(res, i, 14, 0);
+        c->shard_count = (int)db_get_int64(res, i, 15, 1);
+        c->run_of = db_get_int64(res, i, 16, c->id);
         if (!c->name || !c->kind || !c->config || !c->schedule || !c->timezone)
             goto out;
     }

@@ -72,7 +72,8 @@ struct claim_req {
 
 /* A won claim: everything needed to run it. */
 struct claimed_job {
-    int64_t id;
+    int64_t id;              /* the row claimed: the job, or a shard row of it */
+    int64_t run_of;          /* the job its executions are recorded under */
     int64_t version;         /* after the claim: renew and release check it */
     int64_t execution_id;    /* 0: this fire time and attempt already ran */
     int64_t scheduled_for_s;
@@ -80,13 +81,15 @@ struct claimed_job {
     int timeout_s;
     int max_retries;
     int retry_backoff_s;
-    char *name;              /* owned */
+    char *name;              /* owned; the job's (a shard row's job's) */
     char *kind;              /* owned */
     char *config;            /* owned; JSON text */
     char *schedule;          /* owned */
     char *timezone;          /* owned */
     char *resume_params;     /* owned; JSON a "rebalance" report left for this attempt, or NULL */
     char *callback_token;    /* owned; an HTTP task's secret for its reports, or NULL */
+    int shard_index;         /* which shard of a sharded job this row runs; 0 if not sharded */
+    int shard_count;         /* the job's shards; 1 if not sharded */
 };
 
 /*

@@ -41,7 +41,7 @@ build_env(const struct shell_config *cfg, const struct exec_context *ctx)
 
     while (cfg->env[n] != NULL)
         n++;
-    if ((env = calloc(n + 7, sizeof(char *))) == NULL)
+    if ((env = calloc(n + 9, sizeof(char *))) == NULL)
         return NULL;
     for (; i < n; i++)
         env[i] = cfg->env[i];
@@ -52,6 +52,8 @@ build_env(const struct shell_config *cfg, const struct exec_context *ctx)
         asprintf(&env[i++], "TABLECRON_EXECUTION_ID=%lld", (long long)ctx->execution_id) < 0 ||
         asprintf(&env[i++], "TABLECRON_SCHEDULED_FOR=%s", when) < 0 ||
         asprintf(&env[i++], "TABLECRON_ATTEMPT=%d", ctx->attempt) < 0 ||
+        asprintf(&env[i++], "TABLECRON_SHARD_INDEX=%d", ctx->shard_index) < 0 ||
+        asprintf(&env[i++], "TABLECRON_SHARD_COUNT=%d", ctx->shard_count) < 0 ||
         (ctx->resume_params != NULL &&
          asprintf(&env[i++], "TABLECRON_RESUME=%s", ctx->resume_params) < 0)) {
         env[i - 1] = NULL;
@@ -162,6 +164,12 @@ exec_identity_headers(const struct exec_context *ctx, struct curl_slist **list)
     if (net_header_add(list, line) < 0)
         return -1;
     snprintf(line, sizeof(line), "X-Tablecron-Attempt: %d", ctx->attempt);
+    if (net_header_add(list, line) < 0)
+        return -1;
+    snprintf(line, sizeof(line), "X-Tablecron-Shard-Index: %d", ctx->shard_index);
+    if (net_header_add(list, line) < 0)
+        return -1;
+    snprintf(line, sizeof(line), "X-Tablecron-Shard-Count: %d", ctx->shard_count);
     if (net_header_add(list, line) < 0)
         return -1;
     if (ctx->resume_params != NULL && add_header(list, "X-Tablecron-Resume", ctx->resume_params) < 0)

@@ -25,6 +25,8 @@ struct exec_context {
     int64_t execution_id;
     int64_t scheduled_for_s;
     int attempt;
+    int shard_index;        /* 0..shard_count-1 */
+    int shard_count;        /* 1 for a job that is not sharded */
     int timeout_s;          /* the job's; gRPC sends it as grpc-timeout */
     const char *resume_params;  /* borrowed; JSON from a "rebalance" report, or NULL */
     const char *callback_url;   /* borrowed; where an HTTP task reports after a 202, or NULL */

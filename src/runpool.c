@@ -131,11 +131,13 @@ runpool_start(struct runpool *pool, struct claimed_job *job, int64_t now_ms)
                  run->job.name, (long long)run->job.scheduled_for_s);
         return;
     }
-    ctx.job_id = run->job.id;
+    ctx.job_id = run->job.run_of;
     ctx.job_name = run->job.name;
     ctx.execution_id = run->job.execution_id;
     ctx.scheduled_for_s = run->job.scheduled_for_s;
     ctx.attempt = run->job.attempt;
+    ctx.shard_index = run->job.shard_index;
+    ctx.shard_count = run->job.shard_count;
     ctx.timeout_s = run->job.timeout_s;
     ctx.resume_params = run->job.resume_params;
     ctx.callback_token = run->job.callback_token;

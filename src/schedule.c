@@ -1,4 +1,4 @@
-/* schedule.c - job schedules (cron, @every, @at) and the misfire decision.
+/* schedule.c - job schedules (cron, @every, @at, @manual) and the misfire decision.
  *
  * This is the one place that knows what "the next fire time" means for
  * each kind of schedule, so the daemon, the API preview and `tablecron cron
@@ -184,6 +184,15 @@ schedule_parse(const char *text, const char *zone, struct schedule_error *err)
     } else if (*p == '@' && schedule_is_word(p + 1, "at")) {
         if (schedule_parse_at(s, text, p + 3, err) < 0)
             goto out;
+    } else if (*p == '@' && schedule_is_word(p + 1, "manual")) {
+        for (p += 7; schedule_is_blank(*p); p++)
+            ;
+        if (*p != '\0') {
+            schedule_fail(err, SCHEDULE_PART_TEXT, (int)(p - text),
+                          "@manual takes nothing after it");
+            goto out;
+        }
+        s->kind = SCHEDULE_MANUAL;
     } else {
         if (*p == '\0') {
             schedule_fail(err, SCHEDULE_PART_TEXT, (int)(p - text), "empty schedule");
@@ -222,6 +231,12 @@ int
 schedule_is_oneoff(const struct schedule *s)
 {
     return s->kind == SCHEDULE_AT;
+}
+
+int
+schedule_is_manual(const struct schedule *s)
+{
+    return s->kind == SCHEDULE_MANUAL;
 }
 
 const struct tz *
@@ -265,6 +280,8 @@ schedule_next(const struct schedule *s, int64_t prev_s, int64_t after_s, int64_t
             return -1;
         *next_s = s->at_s;
         return 0;
+    case SCHEDULE_MANUAL:
+        return -1;
     }
     return -1;
 }
@@ -357,6 +374,10 @@ schedule_misfire(const struct schedule *s, enum schedule_misfire_policy policy, 
     }
     if (due_s > now_s) {
         out->next_s = due_s; /* not due yet: nothing to decide */
+        return;
+    }
+    if (s->kind == SCHEDULE_MANUAL) {
+        out->run_s = due_s; /* asked for, however late it is picked up */
         return;
     }
     if (now_s - due_s <= grace_s) {

@@ -6,6 +6,8 @@
  *                                of elapsed time from the previous scheduled time
  *   @at <timestamp>              "@at 2027-01-01T09:00:00+08:00": one instant;
  *                                without an offset it is local to the zone
+ *   @manual                      never fires by itself: the job runs when made
+ *                                due (run now, or an upstream job's run ended)
  * Parse it once and keep the struct: it is immutable and thread-safe.
  *
  * All times are seconds since the epoch.  SCHEDULE_NONE stands for "no time"
@@ -27,6 +29,7 @@ enum schedule_kind {
     SCHEDULE_CRON,  /* cron expression or macro */
     SCHEDULE_EVERY, /* @every */
     SCHEDULE_AT,    /* @at: one-off */
+    SCHEDULE_MANUAL, /* @manual: no fire times of its own */
 };
 
 /* Which input an error is about: the schedule text or the zone name. */
@@ -83,6 +86,7 @@ int schedule_upcoming(const struct schedule *s, int64_t prev_s, int64_t after_s,
 
 enum schedule_kind schedule_kind(const struct schedule *s);
 int schedule_is_oneoff(const struct schedule *s); /* 1 for @at */
+int schedule_is_manual(const struct schedule *s); /* 1 for @manual */
 const struct tz *schedule_zone(const struct schedule *s); /* borrowed */
 
 /* Decide what to do with a fire time that came due: due_s is the stored
@@ -97,6 +101,8 @@ const struct tz *schedule_zone(const struct schedule *s); /* borrowed */
  *       the whole outage), the older ones are skipped, next_s is the first
  *       fire time after now_s.
  * A one-off @at that is late is skipped (never run) under skip, run under once.
+ * @manual runs any due_s whatever the policy (someone asked for that run)
+ * and has no next_s.
  * due_s == SCHEDULE_NONE (never scheduled) runs nothing and gives the first
  * fire time after now_s.  skipped counts up to 100000 (then skipped_more). */
 void schedule_misfire(const struct schedule *s, enum schedule_misfire_policy policy,

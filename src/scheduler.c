@@ -540,6 +540,8 @@ schedule_new_rows(struct scheduler *s, int64_t now)
             }
             continue;
         }
+        if (schedule_is_manual(sched))
+            continue; /* the fetch leaves these out; waits to be made due */
         /* A one-off keeps its instant even if it has passed: the misfire
          * policy decides at claim time whether it still runs. */
         if (schedule_next(sched, SCHEDULE_NONE, schedule_is_oneoff(sched) ? 0 : now_s, &next) < 0)
@@ -572,8 +574,10 @@ decide(struct scheduler *s, const struct due_job *j, int64_t db_now_s, struct cl
 
     req->id = j->id;
     req->version = j->version;
-    if (j->attempt > 1 && j->scheduled_for_s != CLAIM_NO_TIME) {
-        req->scheduled_for_s = j->scheduled_for_s; /* a retry runs for its fire time */
+    if (j->scheduled_for_s != CLAIM_NO_TIME) {
+        /* A retry, or a run an upstream job's run made due: it runs for
+         * the fire time it belongs to, however late. */
+        req->scheduled_for_s = j->scheduled_for_s;
         req->attempt = j->attempt;
         return 1;
     }

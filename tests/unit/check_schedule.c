@@ -161,6 +161,13 @@ START_TEST(test_schedule__accessors)
     ck_assert_int_eq(schedule_is_oneoff(s), 1);
     ck_assert_str_eq(tz_name(schedule_zone(s)), "Europe/Paris");
     schedule_free(s);
+
+    s = schedule_parse(" @Manual ", NULL, &err);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(schedule_kind(s), SCHEDULE_MANUAL);
+    ck_assert_int_eq(schedule_is_manual(s), 1);
+    ck_assert_int_eq(schedule_is_oneoff(s), 0);
+    schedule_free(s);
     schedule_free(NULL);
 }
 END_TEST
