@@ -131,26 +131,43 @@ static const char SQL_CLAIM[] =
     " resume_params = CASE WHEN " retry "::bool THEN resume_params END,"                  \
     " triggered_by = CASE WHEN " retry "::bool THEN triggered_by END"
 
-/* A schedule edited while the job ran: the next fire time we computed from
+/*
+ * The release of all runs that ended since the last tick, in one statement:
+ * one commit for the lot, where a statement per run made the commit (and
+ * its WAL flush) the bound of a busy instance.  Each row is still its own
+ * CAS on the version and owner it claimed with; a row that lost it leaves
+ * the job alone and records its run as abandoned.  The rows are all leased
+ * to this instance, so no other claim or release waits on their locks.
+ * A schedule edited while the job ran: the next fire time we computed from
  * the old one is wrong, so leave next_time NULL for an instance to compute
- * (and never call the job done because the old schedule was finished). */
+ * (and never call the job done because the old schedule was finished).
+ */
 static const char SQL_RELEASE[] =
-    "WITH j AS ("
+    "WITH r AS ("
+    " SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::int[],"
+    "  $7::bool[], $8::int[], $9::bigint[], $10::int[], $11::bigint[], $12::text[], $13::text[],"
+    "  $14::text[], $15::text[])"
+    " AS r(r_id, r_version, r_exec, r_status, r_exit, r_retry, r_delay, r_next, r_attempt,"
+    "  r_retry_for, r_output, r_error, r_sched, r_zone)),"
+    " j AS ("
     " UPDATE jobs SET"
-    NEXT_STATE("$7", "$8", "CASE WHEN (schedule, timezone) = ($14, $15) THEN $9::bigint END",
-               "$10", "$11", "$14", "$15")
-    " WHERE id = $1 AND version = $2 AND lease_owner = $3 AND status = 'running'"
-    " RETURNING id),"
+    NEXT_STATE("r.r_retry", "r.r_delay",
+               "CASE WHEN (schedule, timezone) = (r.r_sched, r.r_zone) THEN r.r_next END",
+               "r.r_attempt", "r.r_retry_for", "r.r_sched", "r.r_zone")
+    " FROM r WHERE jobs.id = r.r_id AND jobs.version = r.r_version AND jobs.lease_owner = $1"
+    "  AND jobs.status = 'running'"
+    " RETURNING jobs.id),"
     " e AS ("
-    " UPDATE executions SET"
-    "  status = CASE WHEN EXISTS (SELECT 1 FROM j) THEN $5 ELSE 'abandoned' END,"
-    "  finished_at = greatest(now(), started_at), exit_code = $6::int, output = $12,"
-    "  error = CASE WHEN EXISTS (SELECT 1 FROM j) THEN $13"
+    " UPDATE executions x SET"
+    "  status = CASE WHEN j.id IS NOT NULL THEN r.r_status ELSE 'abandoned' END,"
+    "  finished_at = greatest(now(), x.started_at), exit_code = r.r_exit, output = r.r_output,"
+    "  error = CASE WHEN j.id IS NOT NULL THEN r.r_error"
     "   ELSE 'lease lost: another instance took the job over; this run ended as '"
-    "    || $5 || coalesce(': ' || $13, '') END"
-    " WHERE id = $4 AND status IN ('running', 'abandoned')"
-    " RETURNING id)"
-    " SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM e)";
+    "    || r.r_status || coalesce(': ' || r.r_error, '') END"
+    " FROM r LEFT JOIN j ON j.id = r.r_id"
+    " WHERE x.id = r.r_exec AND x.status IN ('running', 'abandoned')"
+    " RETURNING x.id)"
+    " SELECT id FROM j";
 
 static const char SQL_SAVE_OUTPUT[] =
     "UPDATE executions SET output = $3"
@@ -470,29 +487,88 @@ next_text(const struct release *r, struct next_text *t)
     t->retry_for_p = r->retry_for_s == CLAIM_NO_TIME ? NULL : t->retry_for;
 }
 
-int
-claim_release(struct db *db, const char *me, const struct release *r)
+/* A text element of an array literal: quoted, with " and \ escaped. */
+static void
+array_text(struct strbuf *sb, const char *sep, const char *value)
 {
-    char id[24], version[24], exec_id[24], exit_code[16];
-    struct next_text t;
-    PGresult *res;
-    int released;
+    strbuf_puts(sb, sep);
+    if (value == NULL) {
+        strbuf_puts(sb, "NULL");
+        return;
+    }
+    strbuf_puts(sb, "\"");
+    for (const char *p = value; *p != '\0';) {
+        size_t n = strcspn(p, "\"\\");
+        strbuf_add(sb, p, n);
+        p += n;
+        if (*p != '\0') {
+            strbuf_add(sb, "\\", 1);
+            strbuf_add(sb, p++, 1);
+        }
+    }
+    strbuf_puts(sb, "\"");
+}
 
-    snprintf(id, sizeof(id), "%lld", (long long)r->id);
-    snprintf(version, sizeof(version), "%lld", (long long)r->version);
-    snprintf(exec_id, sizeof(exec_id), "%lld", (long long)r->execution_id);
-    snprintf(exit_code, sizeof(exit_code), "%d", r->exit_code);
-    next_text(r, &t);
-    res = db_query(db, SQL_RELEASE,
-                   DB_PARAMS(id, version, me, exec_id, r->status,
-                             r->has_exit_code ? exit_code : NULL, t.retry, t.delay, t.next_p,
-                             t.attempt, t.retry_for_p, r->output != NULL ? r->output : "",
-                             r->error, r->schedule, r->timezone));
-    if (res == NULL)
-        return -1;
-    released = db_get_int64(res, 0, 0, 0) > 0;
+enum release_column {
+    RC_ID, RC_VERSION, RC_EXEC, RC_STATUS, RC_EXIT, RC_RETRY, RC_DELAY, RC_NEXT, RC_ATTEMPT,
+    RC_RETRY_FOR, RC_OUTPUT, RC_ERROR, RC_SCHED, RC_ZONE, RC_COUNT
+};
+
+int
+claim_release(struct db *db, const char *me, const struct release *rs, int n, int *released)
+{
+    struct strbuf col[RC_COUNT];
+    const char *params[1 + RC_COUNT];
+    PGresult *res = NULL;
+    int rc = -1;
+
+    for (int c = 0; c < RC_COUNT; c++)
+        col[c] = (struct strbuf)STRBUF_INIT;
+    for (int i = 0; i < n; i++) {
+        const struct release *r = &rs[i];
+        const char *sep = i == 0 ? "{" : ",";
+        struct next_text t;
+        char exit_code[16];
+
+        next_text(r, &t);
+        snprintf(exit_code, sizeof(exit_code), "%d", r->exit_code);
+        strbuf_printf(&col[RC_ID], "%s%lld", sep, (long long)r->id);
+        strbuf_printf(&col[RC_VERSION], "%s%lld", sep, (long long)r->version);
+        strbuf_printf(&col[RC_EXEC], "%s%lld", sep, (long long)r->execution_id);
+        array_text(&col[RC_STATUS], sep, r->status);
+        array_text(&col[RC_EXIT], sep, r->has_exit_code ? exit_code : NULL);
+        array_text(&col[RC_RETRY], sep, t.retry);
+        array_text(&col[RC_DELAY], sep, t.delay);
+        array_text(&col[RC_NEXT], sep, t.next_p);
+        array_text(&col[RC_ATTEMPT], sep, t.attempt);
+        array_text(&col[RC_RETRY_FOR], sep, t.retry_for_p);
+        array_text(&col[RC_OUTPUT], sep, r->output != NULL ? r->output : "");
+        array_text(&col[RC_ERROR], sep, r->error);
+        array_text(&col[RC_SCHED], sep, r->schedule);
+        array_text(&col[RC_ZONE], sep, r->timezone);
+        released[i] = 0;
+    }
+    params[0] = me;
+    for (int c = 0; c < RC_COUNT; c++) {
+        strbuf_puts(&col[c], "}");
+        if (strbuf_failed(&col[c]))
+            goto out;
+        params[1 + c] = strbuf_str(&col[c]);
+    }
+    if ((res = db_query(db, SQL_RELEASE, 1 + RC_COUNT, params)) == NULL)
+        goto out;
+    for (int k = 0; k < PQntuples(res); k++) {
+        int64_t id = db_get_int64(res, k, 0, 0);
+        for (int i = 0; i < n; i++)
+            if (rs[i].id == id)
+                released[i] = 1;
+    }
+    rc = 0;
+out:
     PQclear(res);
-    return released;
+    for (int c = 0; c < RC_COUNT; c++)
+        strbuf_reset(&col[c]);
+    return rc;
 }
 
 int

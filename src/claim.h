@@ -145,13 +145,15 @@ struct release {
 };
 
 /*
- * In one statement: finish the execution row and CAS the job back to
- * waiting (or paused, if a pause was requested, or done).  If the job is no
- * longer ours (version or owner moved: the lease was lost), the execution
- * is recorded as abandoned instead and the job is not touched.
- * Returns 1 released, 0 lost, -1 on error (nothing changed).
+ * In one statement for all n runs: finish each execution row and CAS its
+ * job back to waiting (or paused, if a pause was requested, or done).  A job
+ * no longer ours (version or owner moved: the lease was lost) is not
+ * touched, and its execution is recorded as abandoned instead.  Sets
+ * released[i] to 1 for the jobs released, 0 for the lost ones.  Returns 0,
+ * or -1 on error (nothing changed).
  */
-int claim_release(struct db *db, const char *me, const struct release *r) TC_MUST_CHECK;
+int claim_release(struct db *db, const char *me, const struct release *rs, int n, int *released)
+    TC_MUST_CHECK;
 
 /*
  * Take over a job whose owner stopped renewing: CAS it from running back to

@@ -240,111 +240,166 @@ plan_next(struct scheduler *s, const char *schedule, const char *zone, int64_t f
         r->next_s = CLAIM_NO_TIME; /* finished: one-off or past its last year */
 }
 
-/* Release finished runs; keep them for the next tick if the database fails. */
+/* How a finished run ended, in r (status, error; error may point into
+ * errbuf) and whether a failure of that kind may be retried. */
+static int
+describe_end(const struct scheduler *s, const struct run *run, struct release *r, char *errbuf,
+             size_t errsize)
+{
+    switch (run->end) {
+    case RUN_END_FINISHED:
+        r->status = run->result.succeeded ? "succeeded" : "failed";
+        r->error = run->result.error;
+        return !run->result.succeeded;
+    case RUN_END_TIMEOUT:
+        r->status = "timed_out";
+        /* A gRPC server may have said so itself: keep its words. */
+        if (run->result.timed_out && run->result.error != NULL)
+            snprintf(errbuf, errsize, "timed out after %d s (%s)", run->job.timeout_s,
+                     run->result.error);
+        else
+            snprintf(errbuf, errsize, "timed out after %d s", run->job.timeout_s);
+        r->error = errbuf;
+        return 1;
+    case RUN_END_KILLED:
+        r->status = "killed";
+        r->error = "killed on request";
+        return 0;
+    case RUN_END_SHUTDOWN:
+        r->status = "killed";
+        snprintf(errbuf, errsize, "killed: instance %s shut down before the task ended", s->me);
+        r->error = errbuf;
+        return 1;
+    case RUN_END_LOST:
+    case RUN_END_DETACHED: /* not reached: detach_accepted() ran first */
+        r->status = run->result.succeeded ? "succeeded" : "failed";
+        r->error = "killed after the lease was lost";
+        return 0;
+    case RUN_END_NOT_RUN:
+        r->status = "succeeded";
+        return 0;
+    case RUN_END_START_FAILED:
+        r->status = "failed";
+        r->error = run->start_error;
+        return 1;
+    }
+    return 0;
+}
+
 static void
-release_finished(struct scheduler *s, int64_t now)
+release_fill(const struct run *run, struct release *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->id = run->job.id;
+    r->version = run->job.version;
+    r->execution_id = run->job.execution_id;
+    r->output = run->result.output;
+    r->has_exit_code = run->result.has_exit_code;
+    r->exit_code = run->result.exit_code;
+    r->schedule = run->job.schedule;
+    r->timezone = run->job.timezone;
+}
+
+/* Tasks that answered 202 let go of their job without finishing it, one
+ * statement each (they are few: each is a long-running task).  A detach
+ * that finds the lease lost leaves the run to release_finished(). */
+static int
+detach_accepted(struct scheduler *s, int64_t now)
 {
     for (int i = runpool_size(s->pool) - 1; i >= 0; i--) {
         struct run *run = runpool_at(s->pool, i);
         struct release r;
-        char error[512];
-        int retryable = 0, rc;
+        int rc;
+
+        if (run->state != RUN_DONE || run->end != RUN_END_DETACHED)
+            continue;
+        release_fill(run, &r);
+        if ((rc = claim_detach(s->db, s->me, &r)) < 0) {
+            db_failed(s, now);
+            return -1;
+        }
+        run->end = RUN_END_LOST; /* unless detached: released as abandoned */
+        if (rc == 1) {
+            log_info("execution accepted (202): waiting for its reports", "job=%s exec=%lld",
+                     run->job.name, (long long)run->job.execution_id);
+            runpool_remove(s->pool, i);
+            s->next_claim_ms = now;
+            s->next_reap_ms = now; /* its result may be in already */
+        }
+    }
+    return 0;
+}
+
+/*
+ * Release every finished run in one statement (see SQL_RELEASE); if the
+ * database fails they stay in the pool for the next tick.
+ */
+static void
+release_finished(struct scheduler *s, int64_t now)
+{
+    int size, n = 0;
+    int *at = NULL, *released = NULL;
+    struct release *rs = NULL;
+    char (*errors)[512] = NULL;
+
+    if (now < s->db_retry_at_ms || detach_accepted(s, now) < 0)
+        return;
+    size = runpool_size(s->pool);
+    for (int i = 0; i < size; i++)
+        n += runpool_at(s->pool, i)->state == RUN_DONE;
+    if (n == 0)
+        return;
+    if ((at = calloc((size_t)n, sizeof(*at))) == NULL ||
+        (released = calloc((size_t)n, sizeof(*released))) == NULL ||
+        (rs = calloc((size_t)n, sizeof(*rs))) == NULL ||
+        (errors = calloc((size_t)n, sizeof(*errors))) == NULL)
+        goto out;
+    n = 0;
+    /* Highest index first: runpool_remove() moves the last run into the
+     * hole, which must not be one still to be removed. */
+    for (int i = size - 1; i >= 0; i--) {
+        struct run *run = runpool_at(s->pool, i);
+        int retryable;
 
         if (run->state != RUN_DONE)
             continue;
-        if (now < s->db_retry_at_ms)
-            return;
-        memset(&r, 0, sizeof(r));
-        r.id = run->job.id;
-        r.version = run->job.version;
-        r.execution_id = run->job.execution_id;
-        r.output = run->result.output;
-        r.has_exit_code = run->result.has_exit_code;
-        r.exit_code = run->result.exit_code;
-        if (run->end == RUN_END_DETACHED) {
-            if ((rc = claim_detach(s->db, s->me, &r)) < 0) {
-                db_failed(s, now);
-                return;
-            }
-            if (rc == 1) {
-                log_info("execution accepted (202): waiting for its reports", "job=%s exec=%lld",
-                         run->job.name, (long long)run->job.execution_id);
-                runpool_remove(s->pool, i);
-                s->next_claim_ms = now;
-                s->next_reap_ms = now; /* its result may be in already */
-                continue;
-            }
-            run->end = RUN_END_LOST; /* released below: recorded as abandoned */
-        }
-        switch (run->end) {
-        case RUN_END_FINISHED:
-            r.status = run->result.succeeded ? "succeeded" : "failed";
-            r.error = run->result.error;
-            retryable = !run->result.succeeded;
-            break;
-        case RUN_END_TIMEOUT:
-            r.status = "timed_out";
-            /* A gRPC server may have said so itself: keep its words. */
-            if (run->result.timed_out && run->result.error != NULL)
-                snprintf(error, sizeof(error), "timed out after %d s (%s)", run->job.timeout_s,
-                         run->result.error);
-            else
-                snprintf(error, sizeof(error), "timed out after %d s", run->job.timeout_s);
-            r.error = error;
-            retryable = 1;
-            break;
-        case RUN_END_KILLED:
-            r.status = "killed";
-            r.error = "killed on request";
-            break;
-        case RUN_END_SHUTDOWN:
-            r.status = "killed";
-            snprintf(error, sizeof(error), "killed: instance %s shut down before the task ended",
-                     s->me);
-            r.error = error;
-            retryable = 1;
-            break;
-        case RUN_END_LOST:
-            r.status = run->result.succeeded ? "succeeded" : "failed";
-            r.error = "killed after the lease was lost";
-            break;
-        case RUN_END_NOT_RUN:
-            r.status = "succeeded";
-            break;
-        case RUN_END_START_FAILED:
-            r.status = "failed";
-            r.error = run->start_error;
-            retryable = 1;
-            break;
-        case RUN_END_DETACHED:
-            break; /* handled above */
-        }
+        release_fill(run, &rs[n]);
+        retryable = describe_end(s, run, &rs[n], errors[n], sizeof(errors[n]));
         plan_next(s, run->job.schedule, run->job.timezone, run->job.scheduled_for_s,
-                  run->job.attempt, run->job.max_retries, run->job.retry_backoff_s, retryable, &r);
-        r.schedule = run->job.schedule;
-        r.timezone = run->job.timezone;
-        rc = claim_release(s->db, s->me, &r);
-        if (rc < 0) {
-            db_failed(s, now);
-            return;
-        }
-        if (rc == 0)
+                  run->job.attempt, run->job.max_retries, run->job.retry_backoff_s, retryable,
+                  &rs[n]);
+        at[n++] = i;
+    }
+    if (claim_release(s->db, s->me, rs, n, released) < 0) {
+        db_failed(s, now);
+        goto out;
+    }
+    for (int k = 0; k < n; k++) {
+        struct run *run = runpool_at(s->pool, at[k]);
+        const struct release *r = &rs[k];
+
+        if (!released[k])
             log_warn("lease lost: result recorded as abandoned, job left to its new owner",
                      "job=%s exec=%lld", run->job.name, (long long)run->job.execution_id);
         else if (run->end != RUN_END_NOT_RUN) {
             char code[16] = "none";
-            if (r.has_exit_code)
-                snprintf(code, sizeof(code), "%d", r.exit_code);
+            if (r->has_exit_code)
+                snprintf(code, sizeof(code), "%d", r->exit_code);
             log_info("execution finished",
                      "job=%s exec=%lld status=%s exit_code=%s ms=%lld retry=%s", run->job.name,
-                     (long long)run->job.execution_id, r.status, code,
-                     (long long)(now - run->started_ms), r.retry ? "scheduled" : "no");
+                     (long long)run->job.execution_id, r->status, code,
+                     (long long)(now - run->started_ms), r->retry ? "scheduled" : "no");
         }
         if (run->end != RUN_END_NOT_RUN)
-            metrics_execution(run->job.kind, rc == 0 ? "abandoned" : r.status);
-        runpool_remove(s->pool, i);
-        s->next_claim_ms = now; /* a slot is free */
+            metrics_execution(run->job.kind, released[k] ? r->status : "abandoned");
+        runpool_remove(s->pool, at[k]);
     }
+    s->next_claim_ms = now; /* slots are free */
+out:
+    free(at);
+    free(released);
+    free(rs);
+    free(errors);
 }
 
 static void
