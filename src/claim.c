@@ -306,9 +306,9 @@ fetch(struct db *db, const char *sql, int limit, const char *mine, struct due_se
     memset(out, 0, sizeof(*out));
     snprintf(limit_text, sizeof(limit_text), "%d", limit);
     if (mine != NULL)
-        res = db_query(db, sql, DB_PARAMS(limit_text, mine));
+        res = db_query_prepared(db, sql, DB_PARAMS(limit_text, mine));
     else
-        res = db_query(db, sql, DB_PARAMS(limit_text));
+        res = db_query_prepared(db, sql, DB_PARAMS(limit_text));
     if (res == NULL)
         return -1;
     n = PQntuples(res);
@@ -364,7 +364,7 @@ claim_fetch_unscheduled(struct db *db, int limit, struct due_set *out)
 int
 claim_earliest(struct db *db, int64_t *earliest_ms, int64_t *db_now_ms)
 {
-    PGresult *res = db_query(db, SQL_EARLIEST, DB_NO_PARAMS);
+    PGresult *res = db_query_prepared(db, SQL_EARLIEST, DB_NO_PARAMS);
 
     if (res == NULL)
         return -1;
@@ -426,7 +426,7 @@ claim_batch(struct db *db, const char *me, int64_t lease_us, const struct claim_
         goto out;
     snprintf(lease_text, sizeof(lease_text), "%lld", (long long)lease_us);
 
-    res = db_query(db, SQL_CLAIM,
+    res = db_query_prepared(db, SQL_CLAIM,
                    DB_PARAMS(me, lease_text, strbuf_str(&ids), strbuf_str(&versions),
                              strbuf_str(&scheds), strbuf_str(&attempts)));
     if (res == NULL)
@@ -555,7 +555,7 @@ claim_release(struct db *db, const char *me, const struct release *rs, int n, in
             goto out;
         params[1 + c] = strbuf_str(&col[c]);
     }
-    if ((res = db_query(db, SQL_RELEASE, 1 + RC_COUNT, params)) == NULL)
+    if ((res = db_query_prepared(db, SQL_RELEASE, 1 + RC_COUNT, params)) == NULL)
         goto out;
     for (int k = 0; k < PQntuples(res); k++) {
         int64_t id = db_get_int64(res, k, 0, 0);
@@ -583,7 +583,7 @@ claim_reap(struct db *db, const struct due_job *job, const char *mine, const str
     snprintf(version, sizeof(version), "%lld", (long long)job->version);
     next_text(next, &t);
     /* $9 names this instance only for its own dead leases found at start-up. */
-    res = db_query(db, SQL_REAP,
+    res = db_query_prepared(db, SQL_REAP,
                    DB_PARAMS(id, version, t.retry, t.delay, t.next_p, t.attempt, t.retry_for_p,
                              job->lease_owner, mine, job->schedule, job->timezone));
     if (res == NULL)
@@ -606,7 +606,7 @@ claim_reschedule(struct db *db, int64_t id, int64_t version, int64_t next_s, int
     snprintf(next_text_, sizeof(next_text_), "%lld", (long long)next_s);
     snprintf(attempt_text, sizeof(attempt_text), "%d", attempt);
     snprintf(sched_text, sizeof(sched_text), "%lld", (long long)scheduled_for_s);
-    res = db_query(db, SQL_RESCHEDULE,
+    res = db_query_prepared(db, SQL_RESCHEDULE,
                    DB_PARAMS(id_text, version_text, next_s == CLAIM_NO_TIME ? NULL : next_text_,
                              attempt_text,
                              scheduled_for_s == CLAIM_NO_TIME ? NULL : sched_text));
@@ -636,7 +636,7 @@ claim_unclaim(struct db *db, const char *me, int64_t id, int64_t version)
 
     snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
     snprintf(version_text, sizeof(version_text), "%lld", (long long)version);
-    if ((res = db_query(db, SQL_UNCLAIM, DB_PARAMS(id_text, version_text, me))) == NULL)
+    if ((res = db_query_prepared(db, SQL_UNCLAIM, DB_PARAMS(id_text, version_text, me))) == NULL)
         return -1;
     done = db_get_int64(res, 0, 0, 0) > 0;
     PQclear(res);
@@ -674,7 +674,7 @@ claim_detach(struct db *db, const char *me, const struct release *r)
     snprintf(version, sizeof(version), "%lld", (long long)r->version);
     snprintf(exec_id, sizeof(exec_id), "%lld", (long long)r->execution_id);
     snprintf(exit_code, sizeof(exit_code), "%d", r->exit_code);
-    res = db_query(db, SQL_DETACH,
+    res = db_query_prepared(db, SQL_DETACH,
                    DB_PARAMS(id, version, me, exec_id, r->output != NULL ? r->output : "",
                              r->has_exit_code ? exit_code : NULL));
     if (res == NULL)
@@ -693,7 +693,7 @@ claim_callback_outcome(struct db *db, int64_t job_id, struct callback_outcome *o
 
     memset(out, 0, sizeof(*out));
     snprintf(id, sizeof(id), "%lld", (long long)job_id);
-    if ((res = db_query(db, SQL_CALLBACK_OUTCOME, DB_PARAMS(id))) == NULL)
+    if ((res = db_query_prepared(db, SQL_CALLBACK_OUTCOME, DB_PARAMS(id))) == NULL)
         return -1;
     found = PQntuples(res) == 1;
     if (found) {
@@ -719,7 +719,7 @@ claim_reap_callback(struct db *db, const struct due_job *job, const struct relea
     snprintf(version, sizeof(version), "%lld", (long long)job->version);
     snprintf(exec_id, sizeof(exec_id), "%lld", (long long)next->execution_id);
     next_text(next, &t);
-    res = db_query(db, SQL_REAP_CALLBACK,
+    res = db_query_prepared(db, SQL_REAP_CALLBACK,
                    DB_PARAMS(id, version, t.retry, t.delay, t.next_p, t.attempt, t.retry_for_p,
                              exec_id, next->status, next->error, job->schedule, job->timezone));
     if (res == NULL)

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +21,7 @@
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS 5000
 #define TX_RETRIES 3
+#define PREPARED_MAX 32 /* statements a connection prepares; more run unprepared */
 
 struct db {
     char *conninfo;          /* owned */
@@ -30,6 +32,10 @@ struct db {
     enum db_error last_error;
     char last_sqlstate[6];
     char last_message[256];
+    /* Statements prepared on this connection (db_query_prepared), by the
+     * address of their text; forgotten on every (re)connect. */
+    const char *prepared[PREPARED_MAX]; /* borrowed: static strings */
+    int nprepared;
 };
 
 static int64_t
@@ -148,6 +154,7 @@ connect_once(struct db *db)
     }
     PQsetNoticeProcessor(conn, on_notice, NULL);
     db->conn = conn;
+    db->nprepared = 0; /* a new session has none of them */
     set_last(db, DB_OK, "", "");
     if (db->on_connect != NULL && db->on_connect(db, db->on_connect_arg) < 0) {
         PQfinish(db->conn);
@@ -300,6 +307,38 @@ db_query(struct db *db, const char *sql, int nparams, const char *const *params)
     if (ensure_connected(db) < 0)
         return NULL;
     res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (check_result(db, res, sql) < 0) {
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+PGresult *
+db_query_prepared(struct db *db, const char *sql, int nparams, const char *const *params)
+{
+    char name[16];
+    PGresult *res;
+    int i;
+
+    if (ensure_connected(db) < 0)
+        return NULL;
+    for (i = 0; i < db->nprepared && db->prepared[i] != sql; i++)
+        ;
+    if (i == db->nprepared) {
+        if (i == PREPARED_MAX)
+            return db_query(db, sql, nparams, params);
+        snprintf(name, sizeof(name), "tc_%d", i);
+        res = PQprepare(db->conn, name, sql, nparams, NULL);
+        if (check_result(db, res, sql) < 0) {
+            PQclear(res);
+            return NULL;
+        }
+        PQclear(res);
+        db->prepared[db->nprepared++] = sql;
+    }
+    snprintf(name, sizeof(name), "tc_%d", i);
+    res = PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
     if (check_result(db, res, sql) < 0) {
         PQclear(res);
         return NULL;

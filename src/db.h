@@ -59,6 +59,15 @@ int db_is_connected(const struct db *db);
 PGresult *db_query(struct db *db, const char *sql, int nparams, const char *const *params)
     TC_MUST_CHECK;
 
+/*
+ * db_query() of a statement prepared once per connection: the server parses
+ * and plans it once instead of on every call, which matters for the
+ * scheduler's few statements run thousands of times a second.  sql must be
+ * a string constant: it is known by its address.
+ */
+PGresult *db_query_prepared(struct db *db, const char *sql, int nparams,
+                            const char *const *params) TC_MUST_CHECK;
+
 /* db_query() that only reports success; for statements without rows. */
 int db_exec(struct db *db, const char *sql, int nparams, const char *const *params)
     TC_MUST_CHECK;

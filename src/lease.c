@@ -35,7 +35,7 @@ lease_renew_all(struct db *db, const char *me, int64_t lease_us, struct lease_he
     if (strbuf_failed(&ids) || strbuf_failed(&versions))
         goto out;
     snprintf(lease_text, sizeof(lease_text), "%lld", (long long)lease_us);
-    res = db_query(db, SQL_RENEW,
+    res = db_query_prepared(db, SQL_RENEW,
                    DB_PARAMS(me, lease_text, strbuf_str(&ids), strbuf_str(&versions)));
     if (res == NULL)
         goto out;

@@ -59,21 +59,25 @@ wait_sql 10 "waiting|t" "SELECT status, triggered_by IS NULL FROM jobs WHERE id 
 is "$(q "SELECT status, triggered_by IS NULL FROM jobs WHERE id = $f")" "waiting|t" \
     "after the last attempt it waits for the next trigger"
 
-# 4. A shard row: its runs are the job's, with their shard index.
+# 4. Shard rows: their runs are the job's, with their shard index.  (The
+#    triggers of 0007 add the shard rows of a job with shards > 1; any
+#    missing here are added by hand, as an operator could.)
 s=$(q "INSERT INTO jobs (name, schedule, kind, config, shards) VALUES ('sh', '@manual', 'shell',
        '{\"command\": \"echo \$TABLECRON_JOB \$TABLECRON_JOB_ID \$TABLECRON_SHARD_INDEX/\$TABLECRON_SHARD_COUNT\"}', 3)
        RETURNING id")
-s2=$(q "INSERT INTO jobs (name, schedule, kind, config, shards, shard_of, shard_index)
-        SELECT 'sh.shard2', schedule, kind, config, shards, id, 2 FROM jobs WHERE id = $s
-        RETURNING id")
-q "UPDATE jobs SET next_time = '2030-01-01', scheduled_for = '2030-01-01', triggered_by = $x,
-   version = version + 1 WHERE id IN ($s, $s2)" >/dev/null
-q "UPDATE jobs SET next_time = now() WHERE id IN ($s, $s2)" >/dev/null
-if wait_sql 10 2 "SELECT count(*) FROM executions WHERE job_id = $s AND status = 'succeeded'"; then
-    pass "the job and its shard row both run"; else fail "the job and its shard row both run" "$(tail -3 "$TC_TMP/a.log")"; fi
+for k in 1 2; do
+    q "INSERT INTO jobs (name, schedule, kind, config, shards, shard_of, shard_index)
+       SELECT name || '#$k', schedule, kind, config, shards, id, $k FROM jobs j WHERE id = $s
+       AND NOT EXISTS (SELECT 1 FROM jobs WHERE shard_of = j.id AND shard_index = $k)" >/dev/null
+done
+q "UPDATE jobs SET next_time = now(), scheduled_for = '2030-01-01', triggered_by = $x,
+   version = version + 1 WHERE $s IN (id, shard_of) AND status = 'waiting'" >/dev/null
+if wait_sql 10 3 "SELECT count(*) FROM executions WHERE job_id = $s AND status = 'succeeded'"; then
+    pass "the job and its shard rows all run"; else fail "the job and its shard rows all run" "$(tail -3 "$TC_TMP/a.log")"; fi
 is "$(q "SELECT string_agg(shard_index || '=' || btrim(output, E'\\n'), ',' ORDER BY shard_index)
-         FROM executions WHERE job_id = $s")" "0=sh $s 0/3,2=sh $s 2/3" \
+         FROM executions WHERE job_id = $s")" "0=sh $s 0/3,1=sh $s 1/3,2=sh $s 2/3" \
     "recorded under the job, each with its shard index; the task sees the job and its shard"
-is "$(q "SELECT count(*) FROM executions WHERE job_id = $s2")" 0 "nothing is recorded under the shard row's own id"
-is "$(q "SELECT count(DISTINCT scheduled_for) FROM executions WHERE job_id = $s")" 1 \
-    "both for the same fire time (the unique key includes the shard)"
+is "$(q "SELECT count(*) FROM executions e JOIN jobs j ON j.id = e.job_id WHERE j.shard_of = $s")" 0 \
+    "nothing is recorded under a shard row's own id"
+is "$(q "SELECT count(DISTINCT scheduled_for) || ' ' || count(*) FROM executions WHERE job_id = $s")" "1 3" \
+    "all for the same fire time (the unique key includes the shard)"
