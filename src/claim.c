@@ -32,7 +32,7 @@
 static const char SQL_FETCH_DUE[] =
     FETCH_SELECT("next_time", "NULL", "false")
     " WHERE status = 'waiting' AND next_time <= now() AND schedule_error IS NULL"
-    " ORDER BY next_time LIMIT $1";
+    " ORDER BY next_time LIMIT $1 OFFSET $2";
 
 static const char SQL_FETCH_EXPIRED[] =
     FETCH_SELECT("lease_until", "lease_owner", "awaiting_callback")
@@ -297,15 +297,19 @@ due_set_free(struct due_set *set)
 }
 
 static int
-fetch(struct db *db, const char *sql, int limit, const char *mine, struct due_set *out)
+fetch(struct db *db, const char *sql, int limit, const char *mine, int offset,
+      struct due_set *out)
 {
-    char limit_text[24];
+    char limit_text[24], offset_text[24];
     PGresult *res;
     int n, rc = -1;
 
     memset(out, 0, sizeof(*out));
     snprintf(limit_text, sizeof(limit_text), "%d", limit);
-    if (mine != NULL)
+    snprintf(offset_text, sizeof(offset_text), "%d", offset);
+    if (sql == SQL_FETCH_DUE)
+        res = db_query_prepared(db, sql, DB_PARAMS(limit_text, offset_text));
+    else if (mine != NULL)
         res = db_query_prepared(db, sql, DB_PARAMS(limit_text, mine));
     else
         res = db_query_prepared(db, sql, DB_PARAMS(limit_text));
@@ -344,21 +348,21 @@ out:
 }
 
 int
-claim_fetch_due(struct db *db, int limit, struct due_set *out)
+claim_fetch_due(struct db *db, int limit, int offset, struct due_set *out)
 {
-    return fetch(db, SQL_FETCH_DUE, limit, NULL, out);
+    return fetch(db, SQL_FETCH_DUE, limit, NULL, offset, out);
 }
 
 int
 claim_fetch_expired(struct db *db, int limit, const char *mine, struct due_set *out)
 {
-    return fetch(db, mine != NULL ? SQL_FETCH_MINE : SQL_FETCH_EXPIRED, limit, mine, out);
+    return fetch(db, mine != NULL ? SQL_FETCH_MINE : SQL_FETCH_EXPIRED, limit, mine, 0, out);
 }
 
 int
 claim_fetch_unscheduled(struct db *db, int limit, struct due_set *out)
 {
-    return fetch(db, SQL_FETCH_UNSCHEDULED, limit, NULL, out);
+    return fetch(db, SQL_FETCH_UNSCHEDULED, limit, NULL, 0, out);
 }
 
 int

@@ -45,8 +45,9 @@ struct due_set {
 
 void due_set_free(struct due_set *set);
 
-/* Waiting rows with next_time <= now(), oldest first, at most limit. */
-int claim_fetch_due(struct db *db, int limit, struct due_set *out) TC_MUST_CHECK;
+/* Waiting rows with next_time <= now(), oldest first, at most limit,
+ * after skipping the first offset of them. */
+int claim_fetch_due(struct db *db, int limit, int offset, struct due_set *out) TC_MUST_CHECK;
 
 /* Running rows whose lease ran out, or (mine not NULL) every running row
  * leased to mine, expired or not: at start-up those are from a previous life,

@@ -39,6 +39,8 @@
 #define OUTPUT_SAVE_MS 1000 /* how often running tasks' output reaches the database */
 #define RETRY_DELAY_MAX_S 3600
 #define CLAIM_LOST_ALL_MS 20 /* pause after a claim round that won none of its rows */
+#define CLAIM_SPREAD_START 4 /* a full fetch spreads the offset over batch * this at least, */
+#define CLAIM_SPREAD_MAX 64  /* and stays below batch * this */
 
 struct cache_slot {
     char *schedule;       /* owned */
@@ -58,6 +60,7 @@ struct scheduler {
     int reaped_own;             /* start-up take-over of our old leases done */
     int check_orphans;          /* a statement failed: look for claims we missed */
     int shutting_down;
+    int spread_len;             /* how far into the due list the random offset may go */
     int64_t shutdown_kill_ms;
     unsigned int rng;
 };
@@ -711,15 +714,42 @@ claim_round(struct scheduler *s, int64_t now)
     struct due_set set;
     struct claim_req *reqs = NULL;
     struct claimed_job *won = NULL;
-    int nreqs = 0, nwon = 0, start;
+    int nreqs = 0, nwon = 0, start, offset = 0, limit;
     int64_t earliest, db_now;
 
     s->next_claim_ms = now + s->opts.max_poll_us / 1000;
     if (free_slots <= 0)
         return; /* a release sets next_claim_ms again */
-    if (claim_fetch_due(s->db, s->opts.batch, &set) < 0) {
-        db_failed(s, now);
-        return;
+    /* Only as many rows as there is room for: rows fetched but not claimed
+     * are rows another instance may fetch too. */
+    limit = free_slots < s->opts.batch ? free_slots : s->opts.batch;
+    /* DESIGN's random offset: while many rows are due, instances look at
+     * different stretches of the due list rather than all at its head,
+     * where they would fight over the same rows.  spread_len is how long
+     * the list appears to be: grown while stretches come back full, cut to
+     * what a short one showed, and kept while the list is empty (that says
+     * nothing of the next burst). */
+    if (s->spread_len > 0)
+        offset = (int)(rand_r(&s->rng) % (unsigned int)s->spread_len);
+    for (int tries = 0;; tries++) {
+        if (claim_fetch_due(s->db, limit, offset, &set) < 0) {
+            db_failed(s, now);
+            return;
+        }
+        if (set.count == limit) {
+            int grown = s->spread_len * 2 > s->opts.batch * CLAIM_SPREAD_START
+                            ? s->spread_len * 2 : s->opts.batch * CLAIM_SPREAD_START;
+            s->spread_len = grown < s->opts.batch * CLAIM_SPREAD_MAX
+                                ? grown : s->opts.batch * CLAIM_SPREAD_MAX;
+        } else if (set.count > 0) {
+            s->spread_len = offset + set.count > limit ? offset + set.count - limit : 0;
+        }
+        if (set.count > 0 || offset == 0)
+            break;
+        due_set_free(&set);
+        /* Past the end: the list is shorter than offset; try a stretch
+         * nearer the head, and the head itself the third time. */
+        offset = tries == 0 ? (int)(rand_r(&s->rng) % (unsigned int)(offset / 2 + 1)) : 0;
     }
     if (set.count == 0) {
         due_set_free(&set);
@@ -750,8 +780,8 @@ claim_round(struct scheduler *s, int64_t now)
     metrics_add(METRIC_CLAIMS_WON, (uint64_t)nwon);
     metrics_add(METRIC_CAS_MISSES, (uint64_t)(nreqs - nwon));
     if (nreqs > 0)
-        log_debug("claim round", "due=%d tried=%d won=%d missed=%d", set.count, nreqs, nwon,
-                  nreqs - nwon);
+        log_debug("claim round", "due=%d offset=%d tried=%d won=%d missed=%d", set.count, offset,
+                  nreqs, nwon, nreqs - nwon);
     if (s->has_callback)
         give_callback_tokens(s, won, nwon);
     for (int i = 0; i < nwon; i++) {
