@@ -217,11 +217,31 @@ static const char SQL_UNCLAIM[] =
     " RETURNING x.id)"
     " SELECT (SELECT count(*) FROM j)";
 
+/* Skipped fire times are recorded by whoever wins the row, once. */
+#define MISFIRE_ROW(job, shard, sched, me, error)                                           \
+    " INSERT INTO executions (job_id, scheduled_for, attempt, instance_id, shard_index,"    \
+    "  status, started_at, finished_at, error)"                                            \
+    " SELECT " job ", to_timestamp(" sched "), 1, " me ", " shard ", 'misfired', now(),"   \
+    "  now(), " error
+
 static const char SQL_RESCHEDULE[] =
-    "UPDATE jobs SET version = version + 1, next_time = to_timestamp($3::bigint),"
-    " status = CASE WHEN $3::bigint IS NULL THEN 'done' ELSE status END,"
-    " attempt = $4::int, scheduled_for = to_timestamp($5::bigint)"
-    " WHERE id = $1 AND version = $2 AND status = 'waiting'";
+    "WITH j AS ("
+    " UPDATE jobs SET version = version + 1, next_time = to_timestamp($3::bigint),"
+    "  status = CASE WHEN $3::bigint IS NULL THEN 'done' ELSE status END,"
+    "  attempt = 1, scheduled_for = NULL, triggered_by = NULL"
+    " WHERE id = $1 AND version = $2 AND status = 'waiting'"
+    " RETURNING coalesce(shard_of, id) AS run_of, shard_index),"
+    " m AS ("
+    MISFIRE_ROW("j.run_of", "j.shard_index", "$5::bigint", "$4", "$6")
+    " FROM j WHERE $5::bigint IS NOT NULL"
+    " ON CONFLICT ON CONSTRAINT executions_once DO NOTHING RETURNING id)"
+    " SELECT count(*) FROM j";
+
+static const char SQL_MISFIRES[] =
+    MISFIRE_ROW("coalesce(j.shard_of, j.id)", "j.shard_index", "m.sched", "$1", "m.error")
+    " FROM unnest($2::bigint[], $3::bigint[], $4::text[]) AS m(id, sched, error)"
+    " JOIN jobs j ON j.id = m.id"
+    " ON CONFLICT ON CONSTRAINT executions_once DO NOTHING";
 
 static const char SQL_SCHEDULE_ERROR[] =
     "UPDATE jobs SET schedule_error = $3 WHERE id = $1 AND version = $2 AND status = 'waiting'";
@@ -598,27 +618,64 @@ claim_reap(struct db *db, const struct due_job *job, const char *mine, const str
 }
 
 int
-claim_reschedule(struct db *db, int64_t id, int64_t version, int64_t next_s, int attempt,
-                 int64_t scheduled_for_s)
+claim_reschedule(struct db *db, const char *me, int64_t id, int64_t version, int64_t next_s,
+                 int64_t misfired_s, const char *misfire_error)
 {
-    char id_text[24], version_text[24], next_text_[24], attempt_text[16], sched_text[24];
+    char id_text[24], version_text[24], next_text_[24], misfired_text[24];
     PGresult *res;
     int done;
 
     snprintf(id_text, sizeof(id_text), "%lld", (long long)id);
     snprintf(version_text, sizeof(version_text), "%lld", (long long)version);
     snprintf(next_text_, sizeof(next_text_), "%lld", (long long)next_s);
-    snprintf(attempt_text, sizeof(attempt_text), "%d", attempt);
-    snprintf(sched_text, sizeof(sched_text), "%lld", (long long)scheduled_for_s);
+    snprintf(misfired_text, sizeof(misfired_text), "%lld", (long long)misfired_s);
     res = db_query_prepared(db, SQL_RESCHEDULE,
-                   DB_PARAMS(id_text, version_text, next_s == CLAIM_NO_TIME ? NULL : next_text_,
-                             attempt_text,
-                             scheduled_for_s == CLAIM_NO_TIME ? NULL : sched_text));
+                            DB_PARAMS(id_text, version_text,
+                                      next_s == CLAIM_NO_TIME ? NULL : next_text_, me,
+                                      misfired_s == CLAIM_NO_TIME ? NULL : misfired_text,
+                                      misfire_error));
     if (res == NULL)
         return -1;
-    done = strcmp(PQcmdTuples(res), "1") == 0;
+    done = db_get_int64(res, 0, 0, 0) == 1;
     PQclear(res);
     return done;
+}
+
+int
+claim_record_misfires(struct db *db, const char *me, const struct claim_req *reqs, int nreqs,
+                      const struct claimed_job *won, int nwon)
+{
+    struct strbuf ids = STRBUF_INIT, scheds = STRBUF_INIT, errors = STRBUF_INIT;
+    int n = 0, rc = 0;
+
+    for (int i = 0; i < nreqs; i++) {
+        int claimed = 0;
+
+        if (reqs[i].misfired_s == CLAIM_NO_TIME)
+            continue;
+        for (int k = 0; k < nwon && !claimed; k++)
+            claimed = won[k].id == reqs[i].id;
+        if (!claimed)
+            continue; /* the instance that won it records them */
+        strbuf_printf(&ids, "%s%lld", n == 0 ? "{" : ",", (long long)reqs[i].id);
+        strbuf_printf(&scheds, "%s%lld", n == 0 ? "{" : ",", (long long)reqs[i].misfired_s);
+        array_text(&errors, n == 0 ? "{" : ",", reqs[i].misfire_error);
+        n++;
+    }
+    if (n > 0) {
+        strbuf_puts(&ids, "}");
+        strbuf_puts(&scheds, "}");
+        strbuf_puts(&errors, "}");
+        rc = strbuf_failed(&ids) || strbuf_failed(&scheds) || strbuf_failed(&errors)
+                 ? -1
+                 : db_exec(db, SQL_MISFIRES,
+                           DB_PARAMS(me, strbuf_str(&ids), strbuf_str(&scheds),
+                                     strbuf_str(&errors)));
+    }
+    strbuf_reset(&ids);
+    strbuf_reset(&scheds);
+    strbuf_reset(&errors);
+    return rc;
 }
 
 int

@@ -69,6 +69,10 @@ struct claim_req {
     int64_t version;
     int64_t scheduled_for_s;
     int attempt;
+    /* Fire times the misfire policy skipped: the first of them (or
+     * CLAIM_NO_TIME) and what the executions row recording them says. */
+    int64_t misfired_s;
+    char misfire_error[200];
 };
 
 /* A won claim: everything needed to run it. */
@@ -113,10 +117,18 @@ void claimed_job_clear(struct claimed_job *job); /* frees its strings */
 /*
  * Move a waiting job to its next fire time without running it (a skipped
  * misfire, or the first scheduling of a new row): next_s CLAIM_NO_TIME makes
- * it done.  Returns 1 if done, 0 if the version had moved, -1 on error.
+ * it done.  With misfired_s, the same statement records the skipped fire
+ * times as a 'misfired' executions row (scheduled_for = misfired_s, error
+ * = misfire_error).  Returns 1 if done, 0 if the version had moved, -1 on
+ * error.
  */
-int claim_reschedule(struct db *db, int64_t id, int64_t version, int64_t next_s, int attempt,
-                     int64_t scheduled_for_s) TC_MUST_CHECK;
+int claim_reschedule(struct db *db, const char *me, int64_t id, int64_t version, int64_t next_s,
+                     int64_t misfired_s, const char *misfire_error) TC_MUST_CHECK;
+
+/* The 'misfired' executions rows of the won claims whose request skipped
+ * fire times (claim_req.misfired_s), in one statement. */
+int claim_record_misfires(struct db *db, const char *me, const struct claim_req *reqs, int nreqs,
+                          const struct claimed_job *won, int nwon) TC_MUST_CHECK;
 
 /* Record why a job's schedule cannot be used; it is not run until fixed. */
 int claim_set_schedule_error(struct db *db, int64_t id, int64_t version, const char *msg)

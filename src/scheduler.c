@@ -604,7 +604,8 @@ schedule_new_rows(struct scheduler *s, int64_t now)
          * policy decides at claim time whether it still runs. */
         if (schedule_next(sched, SCHEDULE_NONE, schedule_is_oneoff(sched) ? 0 : now_s, &next) < 0)
             next = CLAIM_NO_TIME;
-        if ((rc = claim_reschedule(s->db, j->id, j->version, next, 1, CLAIM_NO_TIME)) < 0) {
+        if ((rc = claim_reschedule(s->db, s->me, j->id, j->version, next, CLAIM_NO_TIME, NULL)) <
+            0) {
             db_failed(s, now);
             break;
         }
@@ -632,6 +633,7 @@ decide(struct scheduler *s, const struct due_job *j, int64_t db_now_s, struct cl
 
     req->id = j->id;
     req->version = j->version;
+    req->misfired_s = CLAIM_NO_TIME;
     if (j->scheduled_for_s != CLAIM_NO_TIME) {
         /* A retry, or a run an upstream job's run made due: it runs for
          * the fire time it belongs to, however late. */
@@ -653,9 +655,25 @@ decide(struct scheduler *s, const struct due_job *j, int64_t db_now_s, struct cl
     schedule_misfire(sched, j->misfire_once ? SCHEDULE_MISFIRE_ONCE : SCHEDULE_MISFIRE_SKIP,
                      j->due_s, db_now_s, s->opts.misfire_grace_us / 1000000, &plan);
     if (plan.skipped > 0) {
+        char first[32];
+        struct tm tm;
+        time_t t = (time_t)j->due_s;
+
         metrics_add(METRIC_MISFIRES_SKIPPED, (uint64_t)plan.skipped);
         log_info("skipped missed fire times", "job_id=%lld skipped=%lld more=%s policy=%s",
                  (long long)j->id, (long long)plan.skipped, plan.skipped_more ? "yes" : "no",
+                 j->misfire_once ? "once" : "skip");
+        /* Recorded as one 'misfired' execution for its first fire time
+         * (an every-second job down for a day missed 86,400). */
+        gmtime_r(&t, &tm);
+        strftime(first, sizeof(first), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        req->misfired_s = j->due_s;
+        snprintf(req->misfire_error, sizeof(req->misfire_error),
+                 "missed %lld%s fire time%s from %s: no instance started %s within the "
+                 "misfire grace (misfire_policy %s)",
+                 (long long)plan.skipped, plan.skipped_more ? " or more" : "",
+                 plan.skipped == 1 && !plan.skipped_more ? "" : "s", first,
+                 plan.skipped == 1 && !plan.skipped_more ? "it" : "them",
                  j->misfire_once ? "once" : "skip");
     }
     if (plan.run_s != SCHEDULE_NONE) {
@@ -663,9 +681,10 @@ decide(struct scheduler *s, const struct due_job *j, int64_t db_now_s, struct cl
         req->attempt = 1;
         return 1;
     }
-    rc = claim_reschedule(s->db, j->id, j->version,
-                          plan.next_s == SCHEDULE_NONE ? CLAIM_NO_TIME : plan.next_s, 1,
-                          CLAIM_NO_TIME);
+    rc = claim_reschedule(s->db, s->me, j->id, j->version,
+                          plan.next_s == SCHEDULE_NONE ? CLAIM_NO_TIME : plan.next_s,
+                          req->misfired_s, req->misfired_s != CLAIM_NO_TIME ? req->misfire_error
+                                                                            : NULL);
     if (rc < 0)
         db_failed(s, now);
     return 0;
@@ -777,6 +796,8 @@ claim_round(struct scheduler *s, int64_t now)
         db_failed(s, now);
         goto out;
     }
+    if (nwon > 0 && claim_record_misfires(s->db, s->me, reqs, nreqs, won, nwon) < 0)
+        log_warn("could not record skipped fire times; they are in the log above", NULL);
     metrics_add(METRIC_CLAIMS_WON, (uint64_t)nwon);
     metrics_add(METRIC_CAS_MISSES, (uint64_t)(nreqs - nwon));
     if (nreqs > 0)

@@ -57,7 +57,7 @@
 # keeps the database and the logs for a look afterwards.
 . "$TC_SRCDIR/tests/lib.sh"
 . "$TC_SRCDIR/tests/chaos/chaos_lib.sh"
-plan 13
+plan 14
 
 if [ "${TC_SANITIZERS:-no}" = yes ]; then
     CHAOS_GRACE=${TC_CHAOS_GRACE:-1}
@@ -187,6 +187,8 @@ chaos_check "no fire time missed while its job waited for it (misfire grace ${CH
     "$CHAOS_SQL_MISSED"
 chaos_check "skipped fire times were more than the misfire grace late, and 'once' ran the latest" \
     "$CHAOS_SQL_MISFIRE_RULES"
+chaos_check "skipped fire times are recorded: a misfired row at the first of each gap, none for a fire time that ran" \
+    "$CHAOS_SQL_MISFIRE_RECORDED"
 
 chaos_report
 # To look at a run afterwards: TC_CHAOS_DUMP=FILE keeps the database (pg_dump -Fc).

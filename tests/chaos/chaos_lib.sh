@@ -254,7 +254,9 @@ chaos_views() {
            WHERE l.job_id = e.job_id AND l.old_status = 'running' AND l.version <> l.old_version
              AND l.old_owner = e.instance_id AND l.old_sf = e.scheduled_for
              AND l.old_attempt = e.attempt AND l.at >= e.started_at
-           ORDER BY l.id LIMIT 1) ce ON true;
+           ORDER BY l.id LIMIT 1) ce ON true
+     -- A 'misfired' row records skipped fire times: it never ran.
+     WHERE e.status <> 'misfired';
     CREATE INDEX ON chaos_claims (job_id, scheduled_for);
 
     CREATE FUNCTION chaos_run(c chaos_claims) RETURNS text LANGUAGE sql STABLE AS \$\$
@@ -442,6 +444,22 @@ SELECT format('%s (%s): fire time %s skipped, but the next run #%s (fire %s) sta
     OR (g.policy = 'once' AND g.gap_first
         AND g.nsf <= g.nstart - (g.period + p.slack_s) * interval '1 second')"
 
+# Skipped fire times are recorded (0009): a gap of fire times that never
+# ran, after one that did, has a 'misfired' row for its first fire time,
+# written by the instance that moved the job past it; and no fire time that
+# ran has one.
+CHAOS_SQL_MISFIRE_RECORDED="$CHAOS_SQL_MISSING_CTE,
+rec AS (SELECT e.job_id, e.scheduled_for, e.id FROM executions e JOIN chaos_jobs USING (job_id)
+         WHERE e.status = 'misfired')
+SELECT format('%s (%s): the skipped fire times from %s have no misfired row', mi.name, mi.policy,
+              chaos_t(mi.f))
+  FROM missing mi, p
+ WHERE mi.gap_first AND to_timestamp(extract(epoch FROM mi.f) - mi.period) >= p.w0
+   AND (mi.job_id, mi.f) NOT IN (SELECT job_id, scheduled_for FROM rec)
+UNION ALL
+SELECT format('misfired row #%s: its fire time %s ran', r.id, chaos_t(r.scheduled_for))
+  FROM rec r WHERE (r.job_id, r.scheduled_for) IN (SELECT * FROM ran)"
+
 # chaos_report: what happened, as TAP comments.
 chaos_report() {
     psql -X -A -t -q -v ON_ERROR_STOP=1 <<SQL
@@ -451,6 +469,8 @@ chaos_report() {
               FROM chaos_claims GROUP BY 1) x;
     SELECT '# runs by status: ' || string_agg(status || '=' || n, ', ' ORDER BY status)
       FROM (SELECT status, count(*) n FROM chaos_claims GROUP BY 1) x;
+    SELECT '# misfired rows (skipped fire times recorded): ' || count(*)
+      FROM executions WHERE status = 'misfired';
     SELECT format('# take-overs: %s (%s by a restarted owner), retries: %s, '
                   'max lease overrun before take-over: %s s',
                   count(*) FILTER (WHERE takeover),
