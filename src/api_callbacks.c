@@ -63,6 +63,14 @@ static const char SQL_OUTCOME[] =
 /* The job of the execution, at the same fire time and attempt.  Only a job
  * awaiting its callback has its lease and version moved: one still held by
  * the instance that sent the request must keep both. */
+/* The jobs row j that runs execution e of job $1: the job's own row, or
+ * for a sharded job the shard row of e's shard (0007_shards.sql). */
+#define SQL_RUNS_EXECUTION "(j.id = $1 OR j.shard_of = $1) AND j.shard_index = e.shard_index"
+
+static const char SQL_LOCK_JOB[] =
+    "SELECT 1 FROM jobs j JOIN executions e ON e.id = $2 WHERE " SQL_RUNS_EXECUTION
+    " FOR UPDATE OF j";
+
 static const char SQL_JOB[] =
     "UPDATE jobs j SET"
     " lease_until = CASE WHEN NOT awaiting_callback THEN lease_until"
@@ -70,7 +78,7 @@ static const char SQL_JOB[] =
     " version = CASE WHEN awaiting_callback THEN version + 1 ELSE version END,"
     " resume_params = CASE WHEN $4::jsonb IS NOT NULL THEN $4::jsonb ELSE resume_params END"
     " FROM executions e"
-    " WHERE e.id = $2 AND j.id = $1 AND j.status = 'running'"
+    " WHERE e.id = $2 AND " SQL_RUNS_EXECUTION " AND j.status = 'running'"
     "  AND j.scheduled_for = e.scheduled_for AND j.attempt = e.attempt";
 
 struct report {
@@ -95,7 +103,7 @@ record(struct db *db, void *arg)
 
     /* Jobs before executions, the order of every other writer (claim,
      * release, detach): no deadlock with the instance handling the 202. */
-    if (db_exec(db, "SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE", DB_PARAMS(r->job_id)) < 0)
+    if (db_exec(db, SQL_LOCK_JOB, DB_PARAMS(r->job_id, r->execution_id)) < 0)
         return -1;
     if (ended)
         res = db_query(db, SQL_OUTCOME,

@@ -61,6 +61,7 @@ struct scheduler {
     int check_orphans;          /* a statement failed: look for claims we missed */
     int shutting_down;
     int spread_len;             /* how far into the due list the random offset may go */
+    int skip_taken;             /* rows at the head another claim held: look past them */
     int64_t shutdown_kill_ms;
     unsigned int rng;
 };
@@ -750,6 +751,8 @@ claim_round(struct scheduler *s, int64_t now)
      * nothing of the next burst). */
     if (s->spread_len > 0)
         offset = (int)(rand_r(&s->rng) % (unsigned int)s->spread_len);
+    if (offset < s->skip_taken)
+        offset = s->skip_taken;
     for (int tries = 0;; tries++) {
         if (claim_fetch_due(s->db, limit, offset, &set) < 0) {
             db_failed(s, now);
@@ -809,11 +812,23 @@ claim_round(struct scheduler *s, int64_t now)
         metrics_start_lag(set.db_now_ms - won[i].scheduled_for_s * 1000);
         runpool_start(s->pool, &won[i], now);
     }
-    /* More may be due (a full batch, misses, skipped rows): look again now.
-     * A round that won nothing of all that was due found its rows taken or
-     * held by others (SQL_CLAIM skips locked rows): a moment later they will
-     * have moved on, so do not spin on a row a long transaction holds. */
-    s->next_claim_ms = nwon == 0 && nreqs == set.count ? now + CLAIM_LOST_ALL_MS : now;
+    /* More may be due (a full batch, misses, skipped rows): look again now. */
+    s->next_claim_ms = now;
+    if (nwon == 0 && nreqs == set.count) {
+        /* Every row looked at was taken or held by others (SQL_CLAIM skips
+         * locked rows), most likely another instance claiming them right
+         * now (a burst due at the same second): look just past them at
+         * once.  Lost again, wait a moment rather than spin on rows a long
+         * transaction holds. */
+        if (s->skip_taken == 0)
+            s->skip_taken = offset + set.count;
+        else {
+            s->skip_taken = 0;
+            s->next_claim_ms = now + CLAIM_LOST_ALL_MS;
+        }
+    } else {
+        s->skip_taken = 0;
+    }
 out:
     claimed_jobs_free(won, nwon);
     free(reqs);
