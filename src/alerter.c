@@ -147,6 +147,7 @@ static const char SQL_NO_SUCCESS[] =
     "SELECT " EVENT_COLS ", " NO_EXEC_COLS ", r.no_success_s, NULL::text, NULL::bool, 0"
     " FROM alert_rules r"
     " JOIN jobs j ON j.department_id = r.department_id AND (r.job_id IS NULL OR r.job_id = j.id)"
+    "  AND j.shard_of IS NULL" /* a sharded job's runs are its own row's, not its shard rows' */
     " JOIN departments d ON d.id = j.department_id"
     " LEFT JOIN alert_state s ON s.rule_id = r.id AND s.job_id = j.id"
     " LEFT JOIN LATERAL (SELECT 1 AS found FROM executions x WHERE x.job_id = j.id"

@@ -116,8 +116,11 @@ static const char SQL_ALERTS[] =
 static const char SQL_CHANNEL_DEPT[] = "SELECT department_id FROM alert_channels WHERE id = $1";
 static const char SQL_RULE_DEPT[] = "SELECT department_id FROM alert_rules WHERE id = $1";
 static const char SQL_DEPT_BY_NAME[] = "SELECT id FROM departments WHERE name = $1";
-static const char SQL_JOB_BY_ID[] = "SELECT id, department_id FROM jobs WHERE id = $1::bigint";
-static const char SQL_JOB_BY_NAME[] = "SELECT id, department_id FROM jobs WHERE name = $1";
+/* (A shard row is not a job of its own: rules name its job.) */
+static const char SQL_JOB_BY_ID[] =
+    "SELECT id, department_id FROM jobs WHERE id = $1::bigint AND shard_of IS NULL";
+static const char SQL_JOB_BY_NAME[] =
+    "SELECT id, department_id FROM jobs WHERE name = $1 AND shard_of IS NULL";
 
 static const char SQL_CHANNEL_INSERT[] =
     "INSERT INTO alert_channels (department_id, name, kind, url, template, email_to, email_from)"

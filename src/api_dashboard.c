@@ -43,7 +43,7 @@ static const char SQL_FAILING_JOBS[] =
     "  JOIN LATERAL (SELECT e.id, e.status, e.finished_at, e.error FROM executions e"
     "                 WHERE e.job_id = j.id AND e.status <> 'running'"
     "                 ORDER BY e.started_at DESC, e.id DESC LIMIT 1) last ON true"
-    " WHERE last.status <> 'succeeded' AND " VISIBLE_JOB("j.id")
+    " WHERE last.status <> 'succeeded' AND j.shard_of IS NULL AND " VISIBLE_JOB("j.id")
     " ORDER BY last.finished_at DESC, j.id LIMIT $2::int";
 
 void

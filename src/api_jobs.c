@@ -13,7 +13,8 @@
  *
  * Glossary: an *item* is one job as JSON (job_json): its columns, its
  * department as {id, name}, running and paused as booleans and a summary
- * of its last execution.  A single job also has its next fire times.
+ * of its last execution.  A single job also has its next fire times, and a
+ * sharded one its latest fire times with their shards' outcome.
  */
 #include <autoconfig.h>
 
@@ -25,12 +26,15 @@
 #include "api_jobs.h"
 #include "api_page.h"
 #include "job_query.h"
+#include "job_shards.h"
 #include "job_store.h"
 #include "pgjson.h"
 #include "strbuf.h"
 
 /* Fire times shown with a single job. */
 #define JOB_FIRE_TIMES 5
+/* Past fire times of a sharded job shown with it. */
+#define JOB_SHARD_FIRE_TIMES 10
 
 /* The last execution of each job, as underscore columns that job_json
  * folds into one object. */
@@ -44,13 +48,14 @@
     "   ORDER BY e.started_at DESC, e.id DESC LIMIT 1) le ON true"
 
 static const char SQL_JOB[] = "SELECT " JOB_QUERY_COLUMNS LAST_COLUMNS " FROM jobs j"
-                              JOB_QUERY_JOIN_DEPARTMENT LAST_JOIN " WHERE j.id = $1::bigint";
+                              JOB_QUERY_JOIN_DEPARTMENT LAST_JOIN
+                              " WHERE j.id = $1::bigint AND j.shard_of IS NULL";
 
 /* The list's filters, all optional: $1 the viewer (NULL: an administrator
  * sees every department), $2 a piece of the name, $3 department, $4
- * status, $5 kind. */
+ * status, $5 kind.  Shard rows are never listed (job_shards.h). */
 #define LIST_WHERE                                                                      \
-    " WHERE ($1::bigint IS NULL OR j.department_id IN"                                  \
+    " WHERE j.shard_of IS NULL AND ($1::bigint IS NULL OR j.department_id IN"           \
     "        (SELECT m.department_id FROM memberships m WHERE m.user_id = $1::bigint))" \
     "  AND ($2::text IS NULL OR strpos(lower(j.name), lower($2::text)) > 0)"            \
     "  AND ($3::bigint IS NULL OR j.department_id = $3::bigint)"                        \
@@ -218,6 +223,27 @@ fail:
     return NULL;
 }
 
+/* A sharded job's latest fire times as shard_fire_times (job_shards.h);
+ * -1 after answering. */
+static int
+add_shard_fire_times(struct api_call *call, json_t *job, int64_t id)
+{
+    PGresult *res = job_shards_fire_times(call->db, id, JOB_SHARD_FIRE_TIMES);
+    json_t *rows;
+
+    if (res == NULL) {
+        api_db_error(call);
+        return -1;
+    }
+    rows = pgjson_rows(res);
+    PQclear(res);
+    if (rows == NULL || json_object_set_new(job, "shard_fire_times", rows) < 0) {
+        api_error(call, 500, "internal", NULL, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 /* The job as it is now, or NULL after answering (404 when it is gone). */
 static json_t *
 fetch_job(struct api_call *call, int64_t id)
@@ -238,8 +264,13 @@ fetch_job(struct api_call *call, int64_t id)
     }
     job = job_json_full(res, 0);
     PQclear(res);
-    if (job == NULL)
+    if (job == NULL) {
         api_error(call, 500, "internal", NULL, "out of memory");
+    } else if (json_integer_value(json_object_get(job, "shards")) > 1 &&
+               add_shard_fire_times(call, job, id) < 0) {
+        json_decref(job);
+        job = NULL;
+    }
     return job;
 }
 
@@ -383,6 +414,7 @@ static const struct api_field create_fields[] = {
     { "retry_backoff_s", API_INTEGER, 0, 0 },
     { "misfire_policy", API_STRING, 0, 0 },
     { "paused", API_BOOLEAN, 0, 0 },
+    { "shards", API_INTEGER, 0, 0 },
 };
 
 static const struct api_field update_fields[] = {
@@ -398,6 +430,7 @@ static const struct api_field update_fields[] = {
     { "max_retries", API_INTEGER, 0, 0 },
     { "retry_backoff_s", API_INTEGER, 0, 0 },
     { "misfire_policy", API_STRING, 0, 0 },
+    { "shards", API_INTEGER, 0, 0 },
 };
 
 /* A JSON integer as a struct job_def number: what does not fit an int is
@@ -430,6 +463,7 @@ body_to_def(struct api_call *call, json_t *body, struct job_def *def, char **con
     def->timeout_s = def_number(json_object_get(body, "timeout_s"));
     def->max_retries = def_number(json_object_get(body, "max_retries"));
     def->retry_backoff_s = def_number(json_object_get(body, "retry_backoff_s"));
+    def->shards = def_number(json_object_get(body, "shards"));
     def->paused = json_is_true(json_object_get(body, "paused"));
     *config = NULL;
     if (cfg != NULL && (*config = json_dumps(cfg, JSON_COMPACT)) == NULL) {

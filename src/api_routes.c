@@ -19,6 +19,7 @@
 #include "api_health.h"
 #include "api_jobs.h"
 #include "api_openapi.h"
+#include "api_workflows.h"
 
 #define V1 API_PREFIX
 
@@ -42,6 +43,13 @@ const struct api_route api_routes[] = {
     { "POST", V1 "/jobs/{id}/pause", api_job_pause, PERM_JOB_OPERATE },
     { "POST", V1 "/jobs/{id}/resume", api_job_resume, PERM_JOB_OPERATE },
     { "POST", V1 "/jobs/{id}/kill", api_job_kill, PERM_JOB_OPERATE },
+    /* Workflows: changing a job's upstream jobs also needs the viewer role
+     * in each added upstream job's department (checked by the handler). */
+    { "GET", V1 "/jobs/{id}/dependencies", api_job_deps_get, PERM_JOB_VIEW },
+    { "POST", V1 "/jobs/{id}/dependencies", api_job_deps_add, PERM_JOB_MANAGE },
+    { "PUT", V1 "/jobs/{id}/dependencies", api_job_deps_replace, PERM_JOB_MANAGE },
+    { "DELETE", V1 "/jobs/{id}/dependencies/{login}", api_job_deps_remove, PERM_JOB_MANAGE },
+    { "GET", V1 "/jobs/{id}/workflow", api_job_workflow, PERM_JOB_VIEW },
 
     { "GET", V1 "/executions", api_executions_list, PERM_USER },
     { "GET", V1 "/executions/{id}", api_execution_get, PERM_EXEC_VIEW },

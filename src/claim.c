@@ -98,8 +98,8 @@ static const char SQL_CLAIM[] =
     "  coalesce(j.shard_of, j.id) AS run_of, j.shard_index, j.shards),"
     " e AS ("
     " INSERT INTO executions (job_id, scheduled_for, attempt, instance_id, triggered_by,"
-    "  shard_index)"
-    " SELECT run_of, scheduled_for, attempt, $1, triggered_by, shard_index FROM c"
+    "  shard_index, shard_count)"
+    " SELECT run_of, scheduled_for, attempt, $1, triggered_by, shard_index, shards FROM c"
     " ON CONFLICT ON CONSTRAINT executions_once DO NOTHING"
     " RETURNING id, job_id, shard_index)"
     " SELECT c.id, c.version, coalesce(e.id, 0),"
@@ -538,18 +538,34 @@ enum release_column {
     RC_RETRY_FOR, RC_OUTPUT, RC_ERROR, RC_SCHED, RC_ZONE, RC_COUNT
 };
 
+static int
+by_job_id(const void *a, const void *b)
+{
+    const struct release *x = *(const struct release *const *)a, *y = *(const struct release *const *)b;
+
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
 int
 claim_release(struct db *db, const char *me, const struct release *rs, int n, int *released)
 {
     struct strbuf col[RC_COUNT];
     const char *params[1 + RC_COUNT];
+    const struct release **sorted = NULL;
     PGresult *res = NULL;
     int rc = -1;
 
     for (int c = 0; c < RC_COUNT; c++)
         col[c] = (struct strbuf)STRBUF_INIT;
+    /* In id order, the order in which an operator's action on a sharded
+     * job locks its rows (0007_shards.sql): no lock cycle between them. */
+    if ((sorted = calloc((size_t)n, sizeof(*sorted))) == NULL)
+        goto out;
+    for (int i = 0; i < n; i++)
+        sorted[i] = &rs[i];
+    qsort(sorted, (size_t)n, sizeof(*sorted), by_job_id);
     for (int i = 0; i < n; i++) {
-        const struct release *r = &rs[i];
+        const struct release *r = sorted[i];
         const char *sep = i == 0 ? "{" : ",";
         struct next_text t;
         char exit_code[16];
@@ -590,6 +606,7 @@ claim_release(struct db *db, const char *me, const struct release *rs, int n, in
     rc = 0;
 out:
     PQclear(res);
+    free(sorted);
     for (int c = 0; c < RC_COUNT; c++)
         strbuf_reset(&col[c]);
     return rc;

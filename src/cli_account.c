@@ -25,7 +25,7 @@
 static const char SQL_DEPARTMENTS[] =
     "SELECT d.id, d.name, d.description,"
     " (SELECT count(*) FROM memberships m WHERE m.department_id = d.id) AS members,"
-    " (SELECT count(*) FROM jobs j WHERE j.department_id = d.id) AS jobs,"
+    " (SELECT count(*) FROM jobs j WHERE j.department_id = d.id AND j.shard_of IS NULL) AS jobs,"
     " " CLI_SQL_UTC("d.created_at") " AS created_at"
     " FROM departments d ORDER BY d.name";
 

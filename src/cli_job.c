@@ -21,9 +21,11 @@
 #include "cli_common.h"
 #include "cli_history.h"
 #include "cli_job.h"
+#include "cli_job_deps.h"
 #include "duration.h"
 #include "job_config.h"
 #include "job_query.h"
+#include "job_shards.h"
 #include "job_store.h"
 #include "schedule.h"
 
@@ -42,11 +44,12 @@ static const char SQL_LIST[] =
 /* Every column of the job, as the API shows it; the '_' ones feed the
  * fire time preview. */
 static const char SQL_SHOW[] =
-    "SELECT " JOB_QUERY_COLUMNS " FROM jobs j" JOB_QUERY_JOIN_DEPARTMENT " WHERE j.name = $1";
+    "SELECT " JOB_QUERY_COLUMNS " FROM jobs j" JOB_QUERY_JOIN_DEPARTMENT
+    " WHERE j.name = $1 AND j.shard_of IS NULL";
 
 /* The kind of a job, for an edit of its task options (job_store reads it
  * again in its transaction and checks the merged config for that kind). */
-static const char SQL_KIND[] = "SELECT kind FROM jobs WHERE name = $1";
+static const char SQL_KIND[] = "SELECT kind FROM jobs WHERE name = $1 AND shard_of IS NULL";
 
 struct job_cmd {
     const char *name;
@@ -67,7 +70,9 @@ static const struct job_cmd *job_cmd_find(const char *name);
     "  --timeout S           stop a run after S (seconds or 90s, 5m, 1h; default 1h)\n"   \
     "  --retries N           retry a failed or timed-out run N times (0-100; default 0)\n" \
     "  --retry-backoff S     delay before the first retry, doubling after (default 10s)\n" \
-    "  --misfire skip|once   after downtime: skip missed fire times, or run once\n"
+    "  --misfire skip|once   after downtime: skip missed fire times, or run once\n"   \
+    "  --shards N            run N executions per fire time (1-1000; default 1),\n"      \
+    "                        each told its TABLECRON_SHARD_INDEX (0..N-1) and COUNT\n"
 
 /* The task options of add and edit. */
 #define JOB_TASK_HELP                                                                       \
@@ -220,7 +225,8 @@ static const struct task_opt task_opts[] = {
 struct task_args {
     const char *text[N_TASK_OPTS];
     int flag[N_TASK_OPTS];
-    struct cli_list list[N_TASK_OPTS];
+    /* and after them --after, --not-after (cli_job_deps.h) */
+    struct cli_list list[N_TASK_OPTS + CLI_JOB_DEPS_LISTS];
 };
 
 static void
@@ -229,12 +235,13 @@ task_args_init(struct task_args *t)
     memset(t, 0, sizeof(*t));
     for (size_t i = 0; i < N_TASK_OPTS; i++)
         t->list[i].name = task_opts[i].form == TASK_LIST ? task_opts[i].name : "";
+    cli_job_deps_lists_init(&t->list[N_TASK_OPTS]);
 }
 
 static void
 task_args_reset(struct task_args *t)
 {
-    for (size_t i = 0; i < N_TASK_OPTS; i++)
+    for (size_t i = 0; i < N_TASK_OPTS + CLI_JOB_DEPS_LISTS; i++)
         cli_list_reset(&t->list[i]);
 }
 
@@ -508,10 +515,10 @@ static int
 job_parse_def(const char *cmd, int argc, char **argv, int allow_paused, struct job_def *def,
               struct task_args *t, const char **name)
 {
-    const char *timeout = NULL, *retries = NULL, *backoff = NULL, *args[1];
+    const char *timeout = NULL, *retries = NULL, *backoff = NULL, *shards = NULL, *args[1];
     int nargs = 0, paused = 0, rc;
-    /* the job's 7 options, the task options, --paused */
-    struct cli_opt opts[7 + N_TASK_OPTS + 1] = {
+    /* the job's 8 options, the task options, --paused */
+    struct cli_opt opts[8 + N_TASK_OPTS + 1] = {
         { "--schedule", &def->schedule, NULL },
         { "--tz", &def->timezone, NULL },
         { "--department", &def->department, NULL },
@@ -519,8 +526,9 @@ job_parse_def(const char *cmd, int argc, char **argv, int allow_paused, struct j
         { "--retries", &retries, NULL },
         { "--retry-backoff", &backoff, NULL },
         { "--misfire", &def->misfire_policy, NULL },
+        { "--shards", &shards, NULL },
     };
-    size_t nopts = 7;
+    size_t nopts = 8;
 
     job_def_init(def);
     task_args_init(t);
@@ -533,7 +541,8 @@ job_parse_def(const char *cmd, int argc, char **argv, int allow_paused, struct j
     }
     if (allow_paused)
         opts[nopts++] = (struct cli_opt){ "--paused", NULL, &paused };
-    rc = cli_parse_lists(cmd, argc, argv, 2, opts, nopts, t->list, N_TASK_OPTS, args, 1, &nargs);
+    rc = cli_parse_lists(cmd, argc, argv, 2, opts, nopts, t->list,
+                         N_TASK_OPTS + CLI_JOB_DEPS_LISTS, args, 1, &nargs);
     if (rc != 0)
         return rc;
     if (nargs != 1) {
@@ -558,6 +567,17 @@ job_parse_def(const char *cmd, int argc, char **argv, int allow_paused, struct j
             return -1;
         }
         def->max_retries = (int)n;
+    }
+    if (shards != NULL) {
+        char *end;
+        long n;
+        errno = 0;
+        n = strtol(shards, &end, 10);
+        if (errno != 0 || end == shards || *end != '\0' || n < 1 || n > JOB_SHARDS_MAX) {
+            cli_error("bad --shards '%s': a whole number from 1 to %d", shards, JOB_SHARDS_MAX);
+            return -1;
+        }
+        def->shards = (int)n;
     }
     return 0;
 }
@@ -590,7 +610,7 @@ job_add(struct config *cfg, int argc, char **argv)
     const char *name = NULL;
     char who[300], *config = NULL;
     int64_t id;
-    int rc = CLI_EXIT_USAGE;
+    int changed, rc = CLI_EXIT_USAGE;
 
     switch (job_parse_def("job add", argc, argv, 1, &def, &task, &name)) {
     case 1:
@@ -602,6 +622,9 @@ job_add(struct config *cfg, int argc, char **argv)
     }
     if (job_task_def("job add", &task, &def, &config) < 0)
         goto out;
+    /* A job that runs after others needs no schedule of its own. */
+    if (def.schedule == NULL && task.list[N_TASK_OPTS].n > 0)
+        def.schedule = "@manual";
     if (def.schedule == NULL || def.kind == NULL) {
         cli_error("job add: %s is required (see 'tablecron job add --help')",
                   def.schedule == NULL ? "--schedule" : "--shell, --http, --grpc or --noop");
@@ -612,11 +635,19 @@ job_add(struct config *cfg, int argc, char **argv)
     rc = CLI_EXIT_FAILED;
     if ((db = cli_connect(cfg)) == NULL)
         goto out;
+    if (cli_job_deps_given(&task.list[N_TASK_OPTS]) &&
+        (rc = cli_job_deps_check(db, "job add", name, &task.list[N_TASK_OPTS])) != 0)
+        goto out;
+    rc = CLI_EXIT_FAILED;
     if (job_store_create(db, &actor, &def, &id, &err) < 0) {
         rc = job_fail(&err);
         goto out;
     }
     printf("created job '%s' (id %lld)%s\n", name, (long long)id, def.paused ? ", paused" : "");
+    if (cli_job_deps_given(&task.list[N_TASK_OPTS]) &&
+        (rc = cli_job_deps_apply(db, &actor, "job add", name, &task.list[N_TASK_OPTS],
+                                 &changed)) != 0)
+        goto out;
     rc = CLI_EXIT_OK;
 out:
     db_free(db);
@@ -668,7 +699,7 @@ job_edit(struct config *cfg, int argc, char **argv)
     struct db *db = NULL;
     const char *name = NULL;
     char who[300], *config = NULL;
-    int changed = 0, rc = CLI_EXIT_USAGE;
+    int changed = 0, defs = 1, rc = CLI_EXIT_USAGE;
 
     switch (job_parse_def("job edit", argc, argv, 0, &def, &task, &name)) {
     case 1:
@@ -683,9 +714,12 @@ job_edit(struct config *cfg, int argc, char **argv)
     if (def.schedule == NULL && def.timezone == NULL && def.department == NULL &&
         def.config == NULL && def.timeout_s == JOB_DEF_UNSET &&
         def.max_retries == JOB_DEF_UNSET && def.retry_backoff_s == JOB_DEF_UNSET &&
-        def.misfire_policy == NULL) {
-        cli_error("job edit: nothing to change (see 'tablecron job edit --help')");
-        goto out;
+        def.misfire_policy == NULL && def.shards == JOB_DEF_UNSET) {
+        defs = 0; /* perhaps only --after or --not-after */
+        if (!cli_job_deps_given(&task.list[N_TASK_OPTS])) {
+            cli_error("job edit: nothing to change (see 'tablecron job edit --help')");
+            goto out;
+        }
     }
     job_actor(&actor, who, sizeof(who));
     ref.name = name;
@@ -694,11 +728,19 @@ job_edit(struct config *cfg, int argc, char **argv)
         goto out;
     if (def.config != NULL && def.kind == NULL && (rc = job_edit_check_kind(db, name, &task)) != 0)
         goto out;
-    if (job_store_update(db, &actor, &ref, &def, &changed, &err) < 0) {
+    if (defs && job_store_update(db, &actor, &ref, &def, &changed, &err) < 0) {
         rc = job_fail(&err);
         goto out;
     }
-    printf(changed ? "updated job '%s'\n" : "job '%s' already had these settings\n", name);
+    if (defs)
+        printf(changed ? "updated job '%s'\n" : "job '%s' already had these settings\n", name);
+    if (cli_job_deps_given(&task.list[N_TASK_OPTS])) {
+        if ((rc = cli_job_deps_apply(db, &actor, "job edit", name, &task.list[N_TASK_OPTS],
+                                     &changed)) != 0)
+            goto out;
+        printf(changed ? "updated the dependencies of job '%s'\n"
+                       : "job '%s' already had these dependencies\n", name);
+    }
     rc = CLI_EXIT_OK;
 out:
     db_free(db);
@@ -912,6 +954,41 @@ out:
     return rc;
 }
 
+/* A sharded job's latest fire times and how their shards went: printed
+ * when doc is NULL, else added to doc as shard_fire_times. */
+static int
+job_show_shard_fire_times(struct db *db, int64_t id, json_t *doc)
+{
+    static const char *const headers[] = { "SCHEDULED_FOR", "STATUS",  "SHARDS",  "SUCCEEDED",
+                                           "FAILED",        "RUNNING", "PENDING", "RETRYING",
+                                           "MISSED" };
+    static const char *const columns[] = { "scheduled_for", "status",  "shards",  "succeeded",
+                                           "failed",        "running", "pending", "retrying",
+                                           "missed" };
+    PGresult *res = job_shards_fire_times(db, id, SHOW_EXECUTIONS);
+    json_t *rows;
+    int rc = -1;
+
+    if (res == NULL) {
+        cli_db_error(db);
+        return -1;
+    }
+    if (doc != NULL) {
+        rows = cli_json_rows(res);
+        rc = rows != NULL && json_object_set_new(doc, "shard_fire_times", rows) == 0 ? 0 : -1;
+    } else {
+        printf("recent fire times (every shard; succeeded when all did):\n");
+        if (PQntuples(res) == 0) {
+            printf("  none\n");
+            rc = 0;
+        } else {
+            rc = cli_print_columns(res, headers, columns, TC_ARRAY_LEN(columns));
+        }
+    }
+    PQclear(res);
+    return rc;
+}
+
 /*
  * The task in one line, as the instances will run it: "POST https://x with
  * a 9-byte JSON body, expects 2xx" or "call pkg.Svc/Method at http://h:50051, 7-byte message";
@@ -995,7 +1072,7 @@ out:
 static int
 job_show(struct config *cfg, int argc, char **argv)
 {
-    int json = 0, rc = CLI_EXIT_FAILED;
+    int json = 0, sharded, rc = CLI_EXIT_FAILED;
     const struct cli_opt opts[] = { { "--json", NULL, &json } };
     struct exec_filter f;
     const char *name = NULL;
@@ -1022,17 +1099,21 @@ job_show(struct config *cfg, int argc, char **argv)
         goto out;
     }
     f.job_id = db_get_int64(res, 0, 0, 0);
+    sharded = db_get_int64(res, 0, PQfnumber(res, "shards"), 1) > 1;
     if ((runs = job_query_executions(db, &f)) == NULL) {
         cli_db_error(db);
         goto out;
     }
     if (json) {
         if ((doc = cli_json_row(res, 0)) == NULL || job_show_fire_times(res, doc) < 0 ||
-            (arr = cli_json_rows(runs)) == NULL ||
+            (sharded && job_show_shard_fire_times(db, f.job_id, doc) < 0) ||
+            cli_job_deps_show(db, f.job_id, doc) < 0 || (arr = cli_json_rows(runs)) == NULL ||
             json_object_set_new(doc, "recent_executions", arr) < 0 || cli_json_print(doc) < 0)
             goto out;
     } else {
-        if (job_show_fields(res) < 0 || job_show_fire_times(res, NULL) < 0)
+        if (job_show_fields(res) < 0 || job_show_fire_times(res, NULL) < 0 ||
+            (sharded && job_show_shard_fire_times(db, f.job_id, NULL) < 0) ||
+            cli_job_deps_show(db, f.job_id, NULL) < 0)
             goto out;
         printf("recent executions:\n");
         if (PQntuples(runs) == 0)
@@ -1054,10 +1135,11 @@ static const struct job_cmd job_cmds[] = {
       "NAME --schedule EXPR (--shell CMD | --http URL | --grpc URL | --noop)\n"
       "                     [task options] [--tz ZONE] [--department NAME]\n"
       "                     [--timeout S] [--retries N] [--retry-backoff S]\n"
-      "                     [--misfire skip|once] [--paused]",
+      "                     [--misfire skip|once] [--shards N] [--paused]\n"
+      "                     [--after JOB[:success|failure|always]]...",
       "Create a job.  The schedule and zone are checked first (an error names the\n"
       "position), then the task's settings (an error names the setting); the\n"
-      "instances compute its first fire time.\n\n" JOB_DEF_HELP
+      "instances compute its first fire time.\n\n" JOB_DEF_HELP CLI_JOB_DEPS_HELP
       "  --paused              create it paused (nothing runs until 'job resume')\n"
       JOB_TASK_HELP "\nexamples:\n"
       "  tablecron job add ping --schedule @hourly --http https://example.com/ping \\\n"
@@ -1066,7 +1148,8 @@ static const struct job_cmd job_cmds[] = {
       "  tablecron job add sum --schedule @daily --grpc http://h:50051 \\\n"
       "      --method pkg.Svc/Method --message-base64 CgVoZWxsbw== \\\n"
       "      --metadata 'authorization: Bearer T'\n"
-      "  tablecron job add smoke --schedule '@every 1m' --noop\n" },
+      "  tablecron job add smoke --schedule '@every 1m' --noop\n"
+      "  tablecron job add report --after extract --after load:always --shell make\n" },
     { "edit", job_edit, "change some settings of a job",
       "NAME [--schedule EXPR] [--tz ZONE] [... options of 'job add']",
       "Change the given settings of a job and nothing else; a run in progress is\n"
@@ -1077,14 +1160,16 @@ static const struct job_cmd job_cmds[] = {
       "metadata; --body and --json replace each other.  --shell, --http, --grpc or\n"
       "--noop on a job of another kind makes it that kind with only the settings\n"
       "given.\n\n"
-      JOB_DEF_HELP JOB_TASK_HELP },
+      JOB_DEF_HELP CLI_JOB_DEPS_HELP JOB_TASK_HELP },
     { "ls", job_ls, "list jobs with their state and last run", "[--json]",
       "List jobs: name, department, kind, schedule and zone, status, next fire\n"
       "time (UTC) and the status of the latest execution.\n\n"
       "  --json   one JSON document on stdout instead of a table\n" },
     { "show", job_show, "one job: settings, next fire times, latest runs", "NAME [--json]",
       "Show every column of a job, its config, its next 5 fire times (UTC and in\n"
-      "the job's zone) and its latest 10 executions.\n\n"
+      "the job's zone), for a sharded job its latest 10 fire times with how their\n"
+      "shards went, the jobs it runs after and before (dependencies), and its\n"
+      "latest 10 executions.\n\n"
       "  --json   one JSON document on stdout\n" },
     { "rm", job_rm, "delete a job", "NAME [--force]",
       "Delete a job and its execution history.\n\n"

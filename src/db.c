@@ -239,8 +239,9 @@ classify(const char *sqlstate)
         return DB_ERR_CONNECTION;
     if (strcmp(sqlstate, "23505") == 0)
         return DB_ERR_UNIQUE;
+    /* 23T01: a job dependency that would close a cycle (0008_dependencies.sql). */
     if (strcmp(sqlstate, "23514") == 0 || strcmp(sqlstate, "23502") == 0 ||
-        strcmp(sqlstate, "22P02") == 0)
+        strcmp(sqlstate, "22P02") == 0 || strcmp(sqlstate, "23T01") == 0)
         return DB_ERR_CHECK;
     if (strcmp(sqlstate, "23503") == 0)
         return DB_ERR_FOREIGN;

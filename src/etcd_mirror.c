@@ -82,9 +82,10 @@
     " 'description', j.description, 'schedule', j.schedule, 'timezone', j.timezone,"    \
     " 'kind', j.kind, 'config', j.config, 'timeout_s', j.timeout_s,"                     \
     " 'max_retries', j.max_retries, 'retry_backoff_s', j.retry_backoff_s,"               \
-    " 'misfire_policy', j.misfire_policy, 'paused', " SQL_PAUSED ","                     \
+    " 'misfire_policy', j.misfire_policy, 'shards', j.shards, 'paused', " SQL_PAUSED "," \
     " 'updated_at', " DB_SQL_UTC("j.updated_at") ")::text"
-#define SQL_FROM " FROM jobs j JOIN departments d ON d.id = j.department_id"
+/* A sharded job's shard rows are part of it, not jobs of their own. */
+#define SQL_FROM " FROM jobs j JOIN departments d ON d.id = j.department_id AND j.shard_of IS NULL"
 
 /* Sums that move when a job is added, deleted, edited, paused or resumed,
  * or a department renamed.  updated_at is summed, not maxed, so that a
@@ -95,7 +96,7 @@ static const char SQL_DIGEST[] =
     " || coalesce(sum(id) FILTER (WHERE status = 'paused' OR pause_requested), 0) || ' '"
     " || (SELECT count(*) || ' ' || coalesce(sum(hashtext(id || ' ' || name)), 0)"
     "       FROM departments)"
-    " FROM jobs";
+    " FROM jobs WHERE shard_of IS NULL";
 
 /* Columns of a job row, in this order, in SQL_ALL and SQL_LIGHT. */
 enum { COL_ID, COL_KEY, COL_UPDATED, COL_PAUSED, COL_VALUE };

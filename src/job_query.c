@@ -16,7 +16,7 @@
 /* The columns of an execution (e) and its job's name (j). */
 #define EXEC_COLUMNS                                                                        \
     "e.id, e.job_id, j.name AS job, " DB_SQL_UTC("e.scheduled_for") " AS scheduled_for,"    \
-    " e.attempt, e.instance_id, e.status, e.exit_code,"                                     \
+    " e.attempt, e.shard_index, e.instance_id, e.status, e.exit_code,"                      \
     " " DB_SQL_UTC("e.started_at") " AS started_at,"                                        \
     " " DB_SQL_UTC("e.finished_at") " AS finished_at,"                                      \
     " floor(extract(epoch FROM coalesce(e.finished_at, now()) - e.started_at) * 1000)"      \

@@ -30,7 +30,7 @@
     "j.id, j.name, j.department_id, d.name AS department, j.description, j.kind,"             \
     " j.schedule, j.timezone, j.status, j.version, " DB_SQL_UTC("j.next_time") " AS next_time," \
     " j.lease_owner, " DB_SQL_UTC("j.lease_until") " AS lease_until, j.timeout_s,"            \
-    " j.max_retries, j.retry_backoff_s, j.misfire_policy, j.attempt,"                         \
+    " j.max_retries, j.retry_backoff_s, j.misfire_policy, j.shards, j.attempt,"               \
     " " DB_SQL_UTC("j.scheduled_for") " AS scheduled_for,"                                    \
     " " DB_SQL_UTC("j.kill_requested_at") " AS kill_requested_at, j.pause_requested,"         \
     " j.awaiting_callback,"                                                                   \

@@ -20,6 +20,12 @@
  *   kill    running            -> kill_requested_at = now()
  *           otherwise          -> refused
  *
+ * A sharded job (job_shards.h) is acted on through its own row; the
+ * triggers of 0007_shards.sql apply the same table to each of its shard
+ * rows.  Its running shard rows count as running for run (refused: every
+ * shard of a fire time starts together), kill (every running shard) and
+ * delete, and fewer shards are refused while a shard to remove runs.
+ *
  * Every state statement has WHERE id = $1 AND version = $2 with the version
  * just read: a scheduler that claimed or released the job in between makes
  * it miss, and the whole transaction is tried once more from the read.
@@ -41,6 +47,7 @@
 #include "audit.h"
 #include "job_config.h"
 #include "job_query.h"
+#include "job_shards.h"
 #include "job_store.h"
 #include "schedule.h"
 #include "strbuf.h"
@@ -57,8 +64,9 @@
 #define SQL_READ                                                                            \
     "SELECT id, version, status, pause_requested, department_id, kind, schedule, timezone,"  \
     " config::text, updated_at::text, schedule_error, to_jsonb(j)::text, name FROM jobs j"
-static const char SQL_READ_BY_NAME[] = SQL_READ " WHERE name = $1";
-static const char SQL_READ_BY_ID[] = SQL_READ " WHERE id = $1::bigint";
+/* A sharded job's shard rows are not jobs of their own (job_shards.h). */
+static const char SQL_READ_BY_NAME[] = SQL_READ " WHERE name = $1 AND shard_of IS NULL";
+static const char SQL_READ_BY_ID[] = SQL_READ " WHERE id = $1::bigint AND shard_of IS NULL";
 
 enum read_col {
     READ_ID,
@@ -86,7 +94,8 @@ static const char SQL_UPDATE[] =
     " timeout_s = coalesce($7::int, timeout_s), max_retries = coalesce($8::int, max_retries),"
     " retry_backoff_s = coalesce($9::int, retry_backoff_s),"
     " misfire_policy = coalesce($10, misfire_policy), kind = coalesce($11, kind),"
-    " name = coalesce($12, name), description = coalesce($13, description)"
+    " name = coalesce($12, name), description = coalesce($13, description),"
+    " shards = coalesce($15::int, shards)"
     " WHERE id = $1 AND updated_at = $2::timestamptz"
     "  AND ($14::bigint IS NULL OR version = $14::bigint)"
     " RETURNING to_jsonb(jobs)::text, department_id, updated_at <> $2::timestamptz, status";
@@ -136,9 +145,11 @@ static const char SQL_RUN[] =
     " WHERE id = $1 AND version = $2 AND status IN ('waiting', 'paused', 'done')"
     " RETURNING to_jsonb(jobs)::text";
 
+/* A sharded job's kill goes to its running shard rows (0007's trigger;
+ * its own row keeps the request only if it runs too). */
 static const char SQL_KILL[] =
     "UPDATE jobs SET kill_requested_at = now()"
-    " WHERE id = $1 AND version = $2 AND status = 'running'"
+    " WHERE id = $1 AND version = $2 AND (status = 'running' OR shards > 1)"
     " RETURNING to_jsonb(jobs)::text";
 
 /* One store call: its inputs, and what the transaction body reports. */
@@ -152,6 +163,7 @@ struct store_tx {
     struct job_store_error *err;      /* borrowed */
     struct job_action_result *result; /* borrowed; job_store_act only */
     int missed;                       /* a compare-and-swap found the row moved */
+    char shards_running[64];          /* a sharded job's running shard rows: "1, 3" */
     int64_t id;
     int changed;
 };
@@ -190,6 +202,7 @@ job_def_init(struct job_def *def)
     def->timeout_s = JOB_DEF_UNSET;
     def->max_retries = JOB_DEF_UNSET;
     def->retry_backoff_s = JOB_DEF_UNSET;
+    def->shards = JOB_DEF_UNSET;
 }
 
 /* The schedule and zone as the scheduler will parse them. */
@@ -253,6 +266,11 @@ check_numbers(const struct job_def *def, const char **policy, struct job_store_e
         store_fail(err, JOB_STORE_INVALID, "retry_backoff_s",
                    "retry backoff must be from 0 s to %d s (1 day)",
                    JOB_BACKOFF_MAX_S);
+        return -1;
+    }
+    if (def->shards != JOB_DEF_UNSET && (def->shards < 1 || def->shards > JOB_SHARDS_MAX)) {
+        store_fail(err, JOB_STORE_INVALID, "shards", "shards must be from 1 to %d",
+                   JOB_SHARDS_MAX);
         return -1;
     }
     if (def->misfire_policy != NULL) {
@@ -476,8 +494,8 @@ create_body(struct db *db, void *arg)
     struct store_tx *tx = arg;
     const struct job_def *def = tx->def;
     struct strbuf cols = STRBUF_INIT, vals = STRBUF_INIT, sql = STRBUF_INIT;
-    const char *params[14];
-    char dept[24], timeout[16], retries[16], backoff[16];
+    const char *params[15];
+    char dept[24], timeout[16], retries[16], backoff[16], shards[16];
     const char *policy, *kind = def->kind != NULL ? def->kind : "shell";
     char *config = NULL;
     PGresult *res = NULL;
@@ -515,6 +533,10 @@ create_body(struct db *db, void *arg)
     }
     if (policy != NULL)
         insert_col(&cols, &vals, params, &n, "misfire_policy", "", policy);
+    if (def->shards != JOB_DEF_UNSET) {
+        snprintf(shards, sizeof(shards), "%d", def->shards);
+        insert_col(&cols, &vals, params, &n, "shards", "::int", shards);
+    }
     /* next_time stays NULL: an instance computes it, woken by jobs_notify. */
     strbuf_printf(&sql, "INSERT INTO jobs (kind%s) VALUES ($1%s)"
                         " RETURNING id, department_id, to_jsonb(jobs)::text",
@@ -629,11 +651,11 @@ update_body(struct db *db, void *arg)
 {
     struct store_tx *tx = arg;
     const struct job_def *def = tx->def;
-    char dept[24], timeout[16], retries[16], backoff[16], version[24];
+    char dept[24], timeout[16], retries[16], backoff[16], version[24], shards[16], busy[64];
     const char *policy, *id, *kind, *after;
     char *config = NULL;
     PGresult *row = NULL, *res = NULL, *bumped = NULL;
-    int rc = -1;
+    int rc = -1, nbusy;
 
     tx->changed = 0;
     if (check_numbers(def, &policy, tx->err) < 0)
@@ -677,6 +699,17 @@ update_body(struct db *db, void *arg)
     snprintf(retries, sizeof(retries), "%d", def->max_retries);
     snprintf(backoff, sizeof(backoff), "%d", def->retry_backoff_s);
     snprintf(version, sizeof(version), "%lld", (long long)def->version);
+    snprintf(shards, sizeof(shards), "%d", def->shards);
+    /* Shards that would go away must not be running (the trigger refuses too). */
+    if (def->shards != JOB_DEF_UNSET &&
+        (nbusy = job_shards_running(db, db_get_int64(row, 0, READ_ID, 0), def->shards, busy,
+                                    sizeof(busy))) != 0) {
+        if (nbusy > 0)
+            store_fail(tx->err, JOB_STORE_CONFLICT, "shards",
+                       "job '%s' cannot have %d shards while shards %s run: wait for them to"
+                       " end, or kill them", tx->name, def->shards, busy);
+        goto out;
+    }
     res = db_query(db, SQL_UPDATE,
                    DB_PARAMS(id, PQgetvalue(row, 0, READ_UPDATED_AT), def->schedule, def->timezone,
                              dept[0] != '\0' ? dept : NULL, config,
@@ -684,7 +717,8 @@ update_body(struct db *db, void *arg)
                              def->max_retries != JOB_DEF_UNSET ? retries : NULL,
                              def->retry_backoff_s != JOB_DEF_UNSET ? backoff : NULL, policy,
                              def->kind, def->name, def->description,
-                             def->version > 0 ? version : NULL));
+                             def->version > 0 ? version : NULL,
+                             def->shards != JOB_DEF_UNSET ? shards : NULL));
     if (res == NULL) {
         update_refused(db, def, tx->err);
         goto out;
@@ -743,7 +777,11 @@ delete_body(struct db *db, void *arg)
     if ((row = read_job(db, tx)) == NULL)
         goto out;
     id = PQgetvalue(row, 0, READ_ID);
-    if (strcmp(PQgetvalue(row, 0, READ_STATUS), "running") == 0 && !tx->force) {
+    if (job_shards_running(db, db_get_int64(row, 0, READ_ID, 0), 1, tx->shards_running,
+                           sizeof(tx->shards_running)) < 0)
+        goto out;
+    if ((strcmp(PQgetvalue(row, 0, READ_STATUS), "running") == 0 ||
+         tx->shards_running[0] != '\0') && !tx->force) {
         store_fail(tx->err, JOB_STORE_CONFLICT, "force",
                    "job '%s' is running: kill it first, or force the deletion", tx->name);
         goto out;
@@ -816,9 +854,10 @@ act_statement(const struct store_tx *tx, const PGresult *row, enum job_outcome *
         return NULL;
     case JOB_ACTION_RUN:
         *audit_action = "job.run";
-        if (running) {
-            store_fail(tx->err, JOB_STORE_CONFLICT, NULL, "job '%s' is already running",
-                       tx->name);
+        if (running || tx->shards_running[0] != '\0') {
+            store_fail(tx->err, JOB_STORE_CONFLICT, NULL, "job '%s' is already running%s%s%s",
+                       tx->name, running ? "" : " (shards ", running ? "" : tx->shards_running,
+                       running ? "" : ")");
             return NULL;
         }
         /* The due query passes over such a job: it would never start. */
@@ -831,7 +870,7 @@ act_statement(const struct store_tx *tx, const PGresult *row, enum job_outcome *
         return SQL_RUN;
     case JOB_ACTION_KILL:
         *audit_action = "job.kill";
-        if (!running) {
+        if (!running && tx->shards_running[0] == '\0') {
             store_fail(tx->err, JOB_STORE_CONFLICT, NULL, "job '%s' is not running", tx->name);
             return NULL;
         }
@@ -859,6 +898,11 @@ act_body(struct db *db, void *arg)
     snprintf(result->name, sizeof(result->name), "%s", tx->name);
     snprintf(result->status_before, sizeof(result->status_before), "%s", status);
     result->pause_requested_before = db_get_bool(row, 0, READ_PAUSE_REQUESTED);
+    /* All the shards of a fire time start together: a run waits for every
+     * running shard, a kill is for each of them. */
+    if (job_shards_running(db, result->id, 1, tx->shards_running,
+                           sizeof(tx->shards_running)) < 0)
+        goto out;
     sql = act_statement(tx, row, &result->outcome, &audit_action);
     if (sql == NULL) {
         rc = tx->err->code == JOB_STORE_OK ? 0 : -1;

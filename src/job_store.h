@@ -76,6 +76,7 @@ struct job_def {
     int retry_backoff_s;        /* 0 .. JOB_BACKOFF_MAX_S */
     const char *misfire_policy; /* borrowed; "skip" or "once", any case */
     int paused;                 /* create only: start paused */
+    int shards;                 /* 1 .. JOB_SHARDS_MAX executions per fire time */
     int64_t version;            /* edit only; > 0: the version the caller read (STALE
                                  * when it moved; the edit moves it unless running) */
 };

@@ -189,6 +189,9 @@ BASE = {
     "createAlertRule": ("/api/v1/alert-rules", {"department": "A", "channel": 91,
                                                 "events": ["failed"]}, {}),
     "updateAlertRule": ("/api/v1/alert-rules/93", {"enabled": False}, {}),
+    "addJobDependency": ("/api/v1/jobs/51/dependencies", {"upstream": "job-b", "condition": "always"}, {}),
+    "replaceJobDependencies": ("/api/v1/jobs/51/dependencies",
+                               {"upstreams": [{"job": 52, "condition": "failure"}]}, {}),
 }
 body_ops = [(m, p, op) for m, p, op in operations() if "requestBody" in op]
 missing = [op["operationId"] for m, p, op in body_ops if op["operationId"] not in BASE]

@@ -140,7 +140,7 @@ is "$(jpy 'sorted(set(j["department"]["name"] for j in d["items"]))')" "['A']" "
 is "$(jpy 'd["total"]')" "$(q 'SELECT count(*) FROM jobs WHERE department_id = 11')" "total counts them"
 is "$(jpy '[j["name"] for j in d["items"]] == sorted(j["name"] for j in d["items"])')" True "by name by default"
 is "$(jpy 'sorted(d["items"][0])')" \
-    "['attempt', 'awaiting_callback', 'config', 'created_at', 'department', 'description', 'id', 'kill_requested_at', 'kind', 'last_execution', 'lease_owner', 'lease_until', 'max_retries', 'misfire_policy', 'name', 'next_time', 'pause_requested', 'paused', 'retry_backoff_s', 'running', 'schedule', 'schedule_error', 'scheduled_for', 'status', 'timeout_s', 'timezone', 'updated_at', 'version']" \
+    "['attempt', 'awaiting_callback', 'config', 'created_at', 'department', 'description', 'id', 'kill_requested_at', 'kind', 'last_execution', 'lease_owner', 'lease_until', 'max_retries', 'misfire_policy', 'name', 'next_time', 'pause_requested', 'paused', 'retry_backoff_s', 'running', 'schedule', 'schedule_error', 'scheduled_for', 'shards', 'status', 'timeout_s', 'timezone', 'updated_at', 'version']" \
     "an item has every documented field"
 is "$(jpy '[j["last_execution"] for j in d["items"] if j["name"] == "job-a"][0]["status"]')" succeeded \
     "and its last execution"
@@ -258,7 +258,7 @@ api a_viewer GET "/api/v1/executions?job=$hello"
 is "$API_CODE $(jpy 'len(d["items"])')" "200 1" "its execution is listed"
 eid=$(jpy 'd["items"][0]["id"]')
 is "$(jpy 'sorted(d["items"][0])')" \
-    "['attempt', 'duration_ms', 'error', 'exit_code', 'finished_at', 'id', 'instance_id', 'job', 'message', 'progress', 'scheduled_for', 'started_at', 'status']" \
+    "['attempt', 'duration_ms', 'error', 'exit_code', 'finished_at', 'id', 'instance_id', 'job', 'message', 'progress', 'scheduled_for', 'shard_index', 'started_at', 'status']" \
     "an execution item has every field but the output"
 is "$(jpy '(d["items"][0]["job"], d["items"][0]["status"], d["items"][0]["exit_code"], d["items"][0]["instance_id"])')" \
     "({'id': $hello, 'name': 'hello'}, 'succeeded', 0, 'jobs1')" "job {id, name}, status, exit code, instance"

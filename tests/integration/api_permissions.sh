@@ -56,6 +56,12 @@ POST   /api/v1/jobs/{id:jobA}/resume                      -         paused   401
 POST   /api/v1/jobs/{id:jobB}/resume                      -         paused   401  404   404   404  200  200
 POST   /api/v1/jobs/{id:jobA}/kill                        -         running  401  403   200   200  404  200
 POST   /api/v1/jobs/{id:jobB}/kill                        -         running  401  404   404   404  200  200
+GET    /api/v1/jobs/{id:jobA}/dependencies                -         -        401  200   200   200  404  200
+GET    /api/v1/jobs/{id:jobB}/dependencies                -         -        401  404   404   404  200  200
+POST   /api/v1/jobs/{id:jobA}/dependencies                depjob    reset    401  403   403   404  404  200
+PUT    /api/v1/jobs/{id:jobA}/dependencies                depsnone  deps     401  403   403   200  404  200
+DELETE /api/v1/jobs/{id:jobA}/dependencies/{login:job-b}  -         deps     401  403   403   204  404  204
+GET    /api/v1/jobs/{id:jobA}/workflow                    -         deps     401  200   200   200  404  200
 
 GET    /api/v1/executions                                 -         -        401  200   200   200  200  200
 GET    /api/v1/executions/{id:execA}                      -         -        401  200   200   200  404  200
@@ -121,6 +127,8 @@ matrix_body() {
     editchan) echo '{"name": "renamed", "template": "slack"}' ;;
     newrule) echo '{"department": "A", "channel": 91, "events": ["failed", "no_success"], "no_success_s": 600}' ;;
     editrule) echo '{"enabled": false, "repeat_interval_s": 60}' ;;
+    depjob) echo '{"upstream": "job-b", "condition": "always"}' ;;
+    depsnone) echo '{"upstreams": []}' ;;
     *) echo "unknown body $1" >&2 ;;
     esac
 }
@@ -150,6 +158,7 @@ matrix_prep() {
     -) ;;
     reset) api_reset ;;
     paused) api_reset "UPDATE jobs SET status = 'paused'" ;;
+    deps) api_reset "INSERT INTO job_dependencies (downstream_id, upstream_id) VALUES (51, 52)" ;;
     running) api_reset "UPDATE jobs SET status = 'running', lease_owner = 'elsewhere',
                             lease_until = now() + interval '1 hour', next_time = now()" ;;
     *) echo "unknown prep $1" >&2; return 1 ;;

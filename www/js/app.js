@@ -17,6 +17,7 @@ const routes = [
   [/^\/jobs\/new$/, 'job_edit'],
   [/^\/jobs\/(\d+)$/, 'job_detail'],
   [/^\/jobs\/(\d+)\/edit$/, 'job_edit'],
+  [/^\/jobs\/(\d+)\/workflow$/, 'workflow'],
   [/^\/executions$/, 'executions'],
   [/^\/executions\/(\d+)$/, 'execution_detail'],
   [/^\/instances$/, 'instances'],

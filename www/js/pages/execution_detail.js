@@ -107,6 +107,8 @@ function facts(exec, job, fetchedAt) {
     row('Finished', exec.finished_at ? timeEl(exec.finished_at, zone) : h('span', { class: 'muted' }, 'not yet')),
     row('Duration', duration),
     row('Attempt', String(exec.attempt)),
+    exec.shard_index > 0 || (job && job.shards > 1)
+      ? row('Shard', String(exec.shard_index) + (job && job.shards > 1 ? ' (of ' + job.shards + ' shards, 0–' + (job.shards - 1) + ')' : '')) : null,
     row('Instance', exec.instance_id ? h('a', { href: '#/instances', class: 'mono' }, exec.instance_id) : '—'),
     row(exitLabel(job), exitValue(exec.exit_code, job)),
     row('Error', exec.error ? h('span', { class: 'error pre-wrap' }, exec.error) : h('span', { class: 'muted' }, 'none')));

@@ -209,10 +209,12 @@ function execTable(items, fetchedAt, f) {
     { title: 'Started', class: 'nowrap', cell: (e) => timeEl(e.started_at) },
     { title: 'Duration', class: 'num nowrap', cell: (e) => durationCell(e, fetchedAt) },
     { title: 'Attempt', class: 'num', cell: (e) => String(e.attempt) },
+    // Only when a sharded job's runs are on the page.
+    items.some((e) => e.shard_index > 0) ? { title: 'Shard', class: 'num', cell: (e) => String(e.shard_index) } : null,
     { title: 'Instance', cell: (e) => h('span', { class: 'mono' }, e.instance_id || '—') },
     { title: 'Exit code', class: 'num', cell: (e) => (e.exit_code === null || e.exit_code === undefined ? '—' : String(e.exit_code)) },
     { title: 'Error', cell: (e) => (e.error ? h('span', { class: 'err-text', title: e.error }, shorten(e.error, 45)) : '') },
-  ], items, empty);
+  ].filter(Boolean), items, empty);
 }
 
 // A running row's duration counts on from what the API said when read

@@ -40,9 +40,10 @@ export async function render(ctx) {
       job = j;
       drawHead(job);
       fill(body, h('div', { class: 'cards' }, stateCard(job), nextTimesSection(job)),
+        job.shards > 1 ? shardFireTimesSection(job) : null,
         h('div', { class: 'cards' }, definitionCard(job), configCard(job)));
       if (ex instanceof Error) showError(runs, ex);
-      else fill(runs, executionsTable(ex.items, job.timezone));
+      else fill(runs, executionsTable(ex.items, job.timezone, job.shards > 1));
     } catch (e) {
       if (ctx.stale()) return;
       if (e instanceof ApiError && e.status === 404) {
@@ -77,7 +78,7 @@ export async function render(ctx) {
       const pr = h('button', { type: 'button' }, resume ? 'Resume' : 'Pause');
       pr.addEventListener('click', () => action(pr, resume ? 'resume' : 'pause'));
       buttons.push(pr);
-      if (j.running) {
+      if (j.running || shardsRunning(j)) {
         const kill = h('button', { type: 'button', class: 'danger', disabled: !!j.kill_requested_at },
           'Kill');
         kill.addEventListener('click', async () => {
@@ -86,6 +87,8 @@ export async function render(ctx) {
         buttons.push(kill);
       }
     }
+    // The jobs it runs after and before (workflow.js).
+    buttons.push(h('a', { class: 'button', href: '#/jobs/' + j.id + '/workflow' }, 'Workflow'));
     if (session.canManage(dept)) {
       buttons.push(h('a', { class: 'button', href: '#/jobs/' + j.id + '/edit' }, 'Edit'));
       const remove = h('button', { type: 'button', class: 'danger' }, 'Delete');
@@ -119,7 +122,8 @@ export async function render(ctx) {
   await refresh();
   // Fast while something is moving, slow otherwise.
   ctx.every(FAST_MS, () => {
-    const moving = job && (job.running || job.kill_requested_at || job.pause_requested);
+    const moving = job && (job.running || job.kill_requested_at || job.pause_requested ||
+      (job.shard_fire_times || []).some((f) => f.status === 'running'));
     if (moving || Date.now() - last >= SLOW_MS - 100) refresh();
   });
 }
@@ -166,6 +170,7 @@ function definitionCard(j) {
     ['Retries', j.max_retries === 0 ? 'none' : String(j.max_retries)],
     ['Retry backoff', plural(j.retry_backoff_s, 'second')],
     ['Misfire policy', j.misfire_policy === 'once' ? 'once (one catch-up run after an outage)' : 'skip (missed times are dropped)'],
+    ['Shards', j.shards > 1 ? j.shards + ' executions per fire time (TABLECRON_SHARD_INDEX 0–' + (j.shards - 1) + ')' : '1 (not sharded)'],
     ['Created', timeEl(j.created_at, j.timezone)],
     ['Changed', timeEl(j.updated_at, j.timezone)],
   ]));
@@ -260,14 +265,39 @@ function nextTimesSection(j) {
     content);
 }
 
-function executionsTable(items, zone) {
+// Is a shard of the job running (its own row may not be: shard 0 ends first)?
+function shardsRunning(j) {
+  return (j.shard_fire_times || []).some((f) => f.running > 0);
+}
+
+// A sharded job's latest fire times: one line each, succeeded only when
+// every shard's latest attempt did (JobDetail.shard_fire_times).
+function shardFireTimesSection(j) {
+  const count = (n, what) => (n ? h('span', { class: 'muted' }, ' ' + n + ' ' + what) : null);
+  return h('section', { class: 'card', 'aria-labelledby': 'shards-h' },
+    h('h2', { id: 'shards-h', class: 'card-title' }, 'Fire times of the ' + j.shards + ' shards'),
+    table([
+      { title: 'Fire time', cell: (f) => timeEl(f.scheduled_for, j.timezone) },
+      { title: 'Status', cell: (f) => badge(f.status) },
+      { title: 'Succeeded', class: 'num', cell: (f) => f.succeeded + ' of ' + f.shards },
+      { title: 'Other shards', cell: (f) => h('span', {}, count(f.failed, 'failed'), count(f.running, 'running'),
+        count(f.pending, 'waiting to start'), count(f.retrying, 'to retry'), count(f.missed, 'missed (misfire)')) },
+      { title: 'Executions', class: 'num', cell: (f) => f.attempts },
+      { title: 'Started', cell: (f) => timeEl(f.started_at, j.timezone) },
+      { title: 'Finished', cell: (f) => (f.finished_at ? timeEl(f.finished_at, j.timezone) : '—') },
+    ], j.shard_fire_times || [], 'No fire time has run yet.'));
+}
+
+function executionsTable(items, zone, sharded) {
+  const shard = sharded || items.some((e) => e.shard_index > 0);
   return table([
     { title: 'Execution', cell: (e) => h('a', { href: '#/executions/' + e.id }, '#' + e.id) },
     { title: 'Status', cell: (e) => badge(e.status) },
+    shard ? { title: 'Shard', class: 'num', cell: (e) => e.shard_index } : null,
     { title: 'Attempt', class: 'num', cell: (e) => e.attempt },
     { title: 'Started', cell: (e) => timeEl(e.started_at, zone) },
     { title: 'Duration', class: 'num', cell: (e) => fmtDuration(e.duration_ms) + (e.finished_at ? '' : ' so far') },
     { title: 'Instance', cell: (e) => e.instance_id || '—' },
     { title: 'Error', cell: (e) => (e.error ? h('span', { class: 'error' }, e.error) : '') },
-  ], items, 'No executions yet.');
+  ].filter(Boolean), items, 'No executions yet.');
 }

@@ -14,6 +14,7 @@ import { get, post, patch, ApiError } from '../api.js';
 import { session } from '../session.js';
 import { h, fill, fmtTime, fmtTimeIn, toast, errorText, field, select, pageHeader } from '../ui.js';
 import { describeSchedule } from '../cronwords.js';
+import { DepsEditor } from './workflow.js';
 
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9._:-]{0,127}$/;
 const NAME_RULE = 'Use letters, digits and . _ : - (starting with a letter, digit or _), at most 128 characters.';
@@ -33,6 +34,7 @@ const NUMBERS = [
   ['timeout_s', 'Timeout (s)', 1, 604800, 3600],
   ['max_retries', 'Retries', 0, 100, 0],
   ['retry_backoff_s', 'Retry backoff (s)', 0, 86400, 10],
+  ['shards', 'Shards', 1, 1000, 1],
 ];
 
 let seq = 0;
@@ -103,6 +105,7 @@ class Editor {
     this.schedError = h('div', { id: 'schedule-error', role: 'alert', class: 'schedule-error', hidden: true });
     this.preview = h('div', { id: 'schedule-preview', class: 'schedule-preview', hidden: true });
 
+    this.deps = new DepsEditor(this.job, c.schedule); // "Runs after" (workflow.js)
     this.alert = h('div', { role: 'alert', class: 'form-alert', id: 'form-error', hidden: true });
     this.submit = h('button', { type: 'submit', class: 'primary' }, this.job ? 'Save changes' : 'Create job');
   }
@@ -152,9 +155,11 @@ class Editor {
           NUMBERS.map(([key, label, min, max]) => this.slot(label, c[key],
             key === 'timeout_s' ? 'From 1 to 604800; default 3600.'
               : key === 'max_retries' ? 'Extra attempts after a failure, 0 to 100; default 0.'
-                : 'Wait between attempts, 0 to 86400; default 10.')),
+                : key === 'shards' ? 'Executions per fire time, 1 to 1000, each told its TABLECRON_SHARD_INDEX; default 1.'
+                  : 'Wait between attempts, 0 to 86400; default 10.')),
           this.slot('Misfire policy', c.misfire_policy, 'Fire times missed while no instance ran: skip drops them, once runs one catch-up.')),
         c.paused ? this.check('Start paused', c.paused, 'The job is created but not scheduled until it is resumed.') : null),
+      this.deps.fieldset,
       this.alert,
       h('div', { class: 'actions' }, this.submit,
         h('a', { class: 'button', href: j ? '#/jobs/' + j.id : '#/jobs' }, 'Cancel')));
@@ -358,7 +363,7 @@ class Editor {
     let body;
     if (this.job) {
       body = this.changes(v);
-      if (!body) {
+      if (!body && !this.deps.changed()) {
         toast('Nothing to save: no field was changed.', 'ok');
         this.ctx.navigate('#/jobs/' + this.job.id);
         return;
@@ -372,8 +377,8 @@ class Editor {
     }
     this.submit.disabled = true;
     try {
-      const saved = this.job ? await this.patchJob(body) : await post('/jobs', body);
-      if (this.ctx.stale()) return;
+      const saved = this.job ? (body ? await this.patchJob(body) : this.job) : await post('/jobs', body);
+      if (!(await this.deps.save(saved.id, !this.job, this.ctx)) || this.ctx.stale()) return;
       toast(this.job ? 'Changes to ' + saved.name + ' saved.' : 'Job ' + saved.name + ' created.', 'ok');
       this.ctx.navigate('#/jobs/' + saved.id);
     } catch (e) {
@@ -462,7 +467,7 @@ class Editor {
 // Whether two readings of a job have the same definition (not state).
 function sameDefinition(a, b) {
   const keys = ['name', 'description', 'kind', 'schedule', 'timezone', 'timeout_s', 'max_retries',
-    'retry_backoff_s', 'misfire_policy'];
+    'retry_backoff_s', 'misfire_policy', 'shards'];
   return keys.every((k) => a[k] === b[k]) && a.department.id === b.department.id &&
     canonical(a.config || {}) === canonical(b.config || {});
 }

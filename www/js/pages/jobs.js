@@ -126,7 +126,7 @@ function jobsTable(jobs, filters) {
   return table([
     { title: 'Name', cell: (j) => h('a', { href: '#/jobs/' + j.id }, j.name) },
     { title: 'Department', cell: (j) => j.department.name },
-    { title: 'Kind', cell: (j) => j.kind },
+    { title: 'Kind', cell: (j) => (j.shards > 1 ? h('span', {}, j.kind, h('span', { class: 'muted' }, ' × ' + j.shards + ' shards')) : j.kind) },
     { title: 'Schedule', cell: scheduleCell },
     { title: 'Next run', cell: nextRunCell },
     { title: 'Last result', cell: lastResultCell },

@@ -1,0 +1,156 @@
+// workflows.test.mjs - the workflow page and the editor's "Runs after" in
+// headless chromium, driven by playwright-core; run by
+// tests/integration/workflows.sh once its chain has run (wf-a -> wf-b ->
+// wf-c, and wf-d after wf-b and wf-c, all in department A; onok runs
+// after flaky).
+//
+// Environment: TC_WF_URL (the instance), TC_CHROMIUM, TC_PASSWORD (of
+// a_manager and a_viewer), TC_WF_JOBS (the ids of wf-a, wf-b, wf-c, wf-d
+// and onok), TC_SCREENS (a directory for screenshots, may be empty).
+// Prints one TAP line per check without a plan, and "# done" when it ran
+// to its end; waits are Playwright's own, never fixed sleeps.
+
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const require = createRequire(import.meta.url);
+const { chromium } = require('playwright-core');
+
+const BASE = process.env.TC_WF_URL;
+const [A, B, C, D, OK] = (process.env.TC_WF_JOBS || '').split(' ').map(Number);
+const WAIT = 15000;
+const SCREENS = process.env.TC_SCREENS || '';
+let n = 0;
+let failed = 0;
+const problems = [];
+
+function report(ok, desc, diag) {
+  n += 1;
+  console.log(`${ok ? 'ok' : 'not ok'} ${n} - ${desc}`);
+  if (!ok) {
+    failed += 1;
+    for (const line of String(diag || '').split('\n').slice(0, 20)) console.log(`#   ${line}`);
+  }
+}
+
+async function check(desc, fn) {
+  try {
+    await fn();
+    report(true, desc);
+  } catch (e) {
+    report(false, desc, e && e.message ? e.message : String(e));
+  }
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+async function signIn(browser, login) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB' });
+  ctx.setDefaultTimeout(WAIT);
+  const page = await ctx.newPage();
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const url = (msg.location() || {}).url || '';
+    // Provoked: 401 before signing in, 409 for the cycle.
+    if (/status of 401/.test(msg.text()) && /\/api\/v1\/(me|login)$/.test(url)) return;
+    if (/status of 409/.test(msg.text()) && /\/dependencies$/.test(url)) return;
+    problems.push(`${login}: ${msg.text()} (${url})`);
+  });
+  page.on('pageerror', (err) => problems.push(`${login}: uncaught ${err.message}`));
+  await page.goto(`${BASE}/#/login`);
+  await page.getByLabel('Login', { exact: true }).fill(login);
+  await page.getByLabel('Password', { exact: true }).fill(process.env.TC_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  return page;
+}
+
+async function shoot(page, name) {
+  if (SCREENS) await page.screenshot({ path: path.join(SCREENS, `${name}.png`), fullPage: true });
+}
+
+// The nodes drawn: [{job, status}] by the data attributes of the SVG.
+async function nodes(page) {
+  return page.locator('svg.wf-svg g.wf-node').evaluateAll((els) =>
+    els.map((el) => ({ job: Number(el.dataset.job), status: el.dataset.status })));
+}
+
+let browser;
+try {
+  browser = await chromium.launch({
+    executablePath: process.env.TC_CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-dev-shm-usage'],
+  });
+  const mgr = await signIn(browser, 'a_manager');
+  await check('page: the job page links to its workflow', async () => {
+    await mgr.goto(`${BASE}/#/jobs/${B}`);
+    await mgr.getByRole('heading', { level: 1, name: 'wf-b', exact: true }).waitFor();
+    await mgr.getByRole('link', { name: 'Workflow', exact: true }).click();
+    await mgr.getByRole('heading', { level: 1, name: 'Workflow of wf-b', exact: true }).waitFor();
+  });
+  await check('page: the graph draws the four jobs with their last status, and the four edges', async () => {
+    await mgr.locator('svg.wf-svg g.wf-node').nth(3).waitFor();
+    const got = await nodes(mgr);
+    const ids = got.map((x) => x.job).sort((a, b) => a - b);
+    assert(JSON.stringify(ids) === JSON.stringify([A, B, C, D].sort((a, b) => a - b)), `nodes: ${JSON.stringify(got)}`);
+    assert(got.every((x) => x.status === 'succeeded'), `statuses: ${JSON.stringify(got)}`);
+    const edges = await mgr.locator('svg.wf-svg g.wf-edge').count();
+    assert(edges === 4, `${edges} edges`);
+  });
+  await check('page: upstream jobs are left of their downstream jobs', async () => {
+    const x = async (id) => Number(await mgr.locator(`g.wf-node[data-job="${id}"] rect`).getAttribute('x'));
+    const [xa, xb, xc, xd] = [await x(A), await x(B), await x(C), await x(D)];
+    assert(xa < xb && xb < xc && xc < xd, `x: a ${xa}, b ${xb}, c ${xc}, d ${xd}`);
+  });
+  await check('page: the table lists each job with what it runs after', async () => {
+    const row = mgr.getByRole('row').filter({ hasText: 'wf-d' }).first();
+    const text = await row.innerText();
+    assert(/wf-b \(on success\)/.test(text) && /wf-c \(on success\)/.test(text) && /succeeded/.test(text),
+      `the row reads: ${text}`);
+  });
+  await shoot(mgr, 'workflow-graph');
+  await check('page: a node leads to that job\'s workflow', async () => {
+    await mgr.locator(`a:has(g.wf-node[data-job="${D}"])`).click();
+    await mgr.getByRole('heading', { level: 1, name: 'Workflow of wf-d', exact: true }).waitFor();
+  });
+  await check('page: the editor shows what a job runs after, and adds a dependency', async () => {
+    await mgr.goto(`${BASE}/#/jobs/${OK}/edit`);
+    const deps = mgr.getByRole('group', { name: 'Runs after' });
+    await deps.getByLabel('Upstream job 1', { exact: true }).waitFor();
+    assert(await deps.getByLabel('Upstream job 1', { exact: true }).inputValue() === 'flaky', 'flaky is not listed');
+    await deps.getByRole('button', { name: 'Add an upstream job' }).click();
+    await deps.getByLabel('Upstream job 2', { exact: true }).fill('wf-a');
+    await deps.getByLabel('Condition 2', { exact: true }).selectOption('always');
+    await mgr.getByRole('button', { name: 'Save changes' }).click();
+    await mgr.getByRole('heading', { level: 1, name: 'onok', exact: true }).waitFor();
+  });
+  await check('page: the editor refuses a cycle in words', async () => {
+    await mgr.goto(`${BASE}/#/jobs/${A}/edit`);
+    const deps = mgr.getByRole('group', { name: 'Runs after' });
+    await deps.getByRole('button', { name: 'Add an upstream job' }).click();
+    await deps.getByLabel('Upstream job 1', { exact: true }).fill('wf-d');
+    await mgr.getByRole('button', { name: 'Save changes' }).click();
+    await mgr.locator('#form-error').filter({ hasText: 'dependency would make a cycle: wf-d -> wf-a' }).waitFor();
+  });
+  await shoot(mgr, 'workflow-editor');
+  const viewer = await signIn(browser, 'a_viewer');
+  await check('page: a viewer sees the workflow, without the editor', async () => {
+    await viewer.goto(`${BASE}/#/jobs/${D}`);
+    await viewer.getByRole('heading', { level: 1, name: 'wf-d', exact: true }).waitFor();
+    assert(await viewer.getByRole('link', { name: 'Edit', exact: true }).count() === 0, 'an Edit link');
+    await viewer.getByRole('link', { name: 'Workflow', exact: true }).click();
+    await viewer.locator('svg.wf-svg g.wf-node').nth(3).waitFor();
+  });
+  report(problems.length === 0, 'page: no console errors or uncaught exceptions', problems.join('\n'));
+} catch (e) {
+  report(false, 'page: the browser run did not crash', e && e.stack ? e.stack : String(e));
+} finally {
+  if (browser) await browser.close().catch(() => {});
+}
+console.log('# done');
+process.exit(failed ? 1 : 0);
