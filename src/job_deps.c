@@ -13,7 +13,6 @@
  */
 #include <autoconfig.h>
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,20 +131,6 @@ struct deps_tx {
     int changed;
 };
 
-static void TC_PRINTF(4, 5)
-deps_fail(struct job_store_error *err, enum job_store_code code, const char *field,
-          const char *fmt, ...)
-{
-    va_list ap;
-
-    err->code = code;
-    snprintf(err->field, sizeof(err->field), "%s", field != NULL ? field : "");
-    err->pos = -1;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-    va_end(ap);
-}
-
 /* A failed statement in words: a cycle as the trigger said it, a job
  * deleted meanwhile as not found, anything else as a database error. */
 static void
@@ -155,13 +140,13 @@ deps_db_fail(struct db *db, struct job_store_error *err)
     int len = (int)strcspn(msg, "\n");
 
     if (strcmp(db_last_sqlstate(db), JOB_DEPS_CYCLE_SQLSTATE) == 0)
-        deps_fail(err, JOB_STORE_CONFLICT, "upstream", "%.*s", len, msg);
+        job_store_fail(err, JOB_STORE_CONFLICT, "upstream", "%.*s", len, msg);
     else if (db_last_error(db) == DB_ERR_FOREIGN)
-        deps_fail(err, JOB_STORE_NOT_FOUND, "upstream", "the job was deleted meanwhile");
+        job_store_fail(err, JOB_STORE_NOT_FOUND, "upstream", "the job was deleted meanwhile");
     else if (db_last_error(db) == DB_ERR_CHECK)
-        deps_fail(err, JOB_STORE_INVALID, "upstream", "%.*s", len, msg);
+        job_store_fail(err, JOB_STORE_INVALID, "upstream", "%.*s", len, msg);
     else
-        deps_fail(err, JOB_STORE_FAILED, NULL, "database error: %.*s", len,
+        job_store_fail(err, JOB_STORE_FAILED, NULL, "database error: %.*s", len,
                   msg[0] != '\0' ? msg : "unknown error");
 }
 
@@ -229,13 +214,13 @@ read_job(struct db *db, const struct job_ref *ref, struct job_store_error *err)
     if (PQntuples(res) == 0 || (ref->department_id > 0 &&
                                 db_get_int64(res, 0, JOB_DEPARTMENT, 0) != ref->department_id)) {
         if (ref->id > 0)
-            deps_fail(err, JOB_STORE_NOT_FOUND, NULL, "no job %lld", (long long)ref->id);
+            job_store_fail(err, JOB_STORE_NOT_FOUND, NULL, "no job %lld", (long long)ref->id);
         else
-            deps_fail(err, JOB_STORE_NOT_FOUND, NULL, "no job named '%s'", ref->name);
+            job_store_fail(err, JOB_STORE_NOT_FOUND, NULL, "no job named '%s'", ref->name);
         goto fail;
     }
     if (db_get_bool(res, 0, JOB_IS_SHARD)) {
-        deps_fail(err, JOB_STORE_INVALID, NULL,
+        job_store_fail(err, JOB_STORE_INVALID, NULL,
                   "'%s' is a shard row: dependencies belong to its job",
                   PQgetvalue(res, 0, JOB_NAME));
         goto fail;
@@ -267,13 +252,13 @@ find_upstream(struct db *db, const struct deps_tx *tx, const struct job_dep *d, 
     }
     /* One the caller may not see looks like none at all. */
     if (PQntuples(res) == 0 || !db_get_bool(res, 0, 3))
-        deps_fail(tx->err, JOB_STORE_NOT_FOUND, "upstream", "no %s%s",
+        job_store_fail(tx->err, JOB_STORE_NOT_FOUND, "upstream", "no %s%s",
                   d->upstream_id > 0 ? "" : "job named ", words);
     else if (db_get_int64(res, 0, 0, 0) == self)
-        deps_fail(tx->err, JOB_STORE_INVALID, "upstream", "job '%s' cannot run after itself",
+        job_store_fail(tx->err, JOB_STORE_INVALID, "upstream", "job '%s' cannot run after itself",
                   self_name);
     else if (db_get_bool(res, 0, 2))
-        deps_fail(tx->err, JOB_STORE_INVALID, "upstream",
+        job_store_fail(tx->err, JOB_STORE_INVALID, "upstream",
                   "'%s' is a shard row: name its job instead", PQgetvalue(res, 0, 1));
     else
         found = db_get_int64(res, 0, 0, 0);
@@ -293,7 +278,7 @@ upstreams_json(struct db *db, const char *id, struct job_store_error *err)
         return NULL;
     }
     if ((text = strdup(PQgetvalue(res, 0, 0))) == NULL)
-        deps_fail(err, JOB_STORE_FAILED, NULL, "out of memory");
+        job_store_fail(err, JOB_STORE_FAILED, NULL, "out of memory");
     PQclear(res);
     return text;
 }
@@ -331,7 +316,7 @@ remove_edges(struct db *db, struct deps_tx *tx, const char *job_id, const char *
         PQclear(res);
         if (gone == 0) {
             dep_words(d, words, sizeof(words));
-            deps_fail(tx->err, JOB_STORE_NOT_FOUND, "upstream", "job '%s' does not run after %s",
+            job_store_fail(tx->err, JOB_STORE_NOT_FOUND, "upstream", "job '%s' does not run after %s",
                       job_name, words);
             return -1;
         }
@@ -349,7 +334,7 @@ cycle_check(struct db *db, struct deps_tx *tx, const char *job_id, const char *u
     if (res == NULL)
         deps_db_fail(db, tx->err);
     else if (!PQgetisnull(res, 0, 0))
-        deps_fail(tx->err, JOB_STORE_CONFLICT, "upstream", "dependency would make a cycle: %s",
+        job_store_fail(tx->err, JOB_STORE_CONFLICT, "upstream", "dependency would make a cycle: %s",
                   PQgetvalue(res, 0, 0));
     else
         rc = 0;
@@ -370,7 +355,7 @@ add_edges(struct db *db, struct deps_tx *tx, int64_t self, const char *job_id,
         char up[24], words[200];
 
         if (condition == NULL) {
-            deps_fail(tx->err, JOB_STORE_INVALID, "condition",
+            job_store_fail(tx->err, JOB_STORE_INVALID, "condition",
                       "bad condition '%.20s': use success, failure or always", d->condition);
             return -1;
         }
@@ -379,7 +364,7 @@ add_edges(struct db *db, struct deps_tx *tx, int64_t self, const char *job_id,
         for (size_t k = 0; k < i; k++) {
             if (ids[k] == ids[i]) {
                 dep_words(d, words, sizeof(words));
-                deps_fail(tx->err, JOB_STORE_INVALID, "upstream", "%s is given twice", words);
+                job_store_fail(tx->err, JOB_STORE_INVALID, "upstream", "%s is given twice", words);
                 return -1;
             }
         }
@@ -409,7 +394,7 @@ remove_others(struct db *db, struct deps_tx *tx, const char *job_id, const int64
     strbuf_puts(&arr, "}");
     snprintf(viewer, sizeof(viewer), "%lld", (long long)tx->change->viewer_id);
     if (strbuf_failed(&arr)) {
-        deps_fail(tx->err, JOB_STORE_FAILED, NULL, "out of memory");
+        job_store_fail(tx->err, JOB_STORE_FAILED, NULL, "out of memory");
         goto out;
     }
     if (db_exec(db, SQL_REMOVE_OTHERS,
@@ -441,7 +426,7 @@ change_body(struct db *db, void *arg)
     id = PQgetvalue(job, 0, JOB_ID);
     name = PQgetvalue(job, 0, JOB_NAME);
     if ((ids = calloc(c->nadd + 1, sizeof(*ids))) == NULL) {
-        deps_fail(tx->err, JOB_STORE_FAILED, NULL, "out of memory");
+        job_store_fail(tx->err, JOB_STORE_FAILED, NULL, "out of memory");
         goto out;
     }
     if ((before = upstreams_json(db, id, tx->err)) == NULL ||
@@ -453,7 +438,7 @@ change_body(struct db *db, void *arg)
     if (strcmp(before, after) != 0) {
         if ((img_before = audit_image(name, before)) == NULL ||
             (img_after = audit_image(name, after)) == NULL) {
-            deps_fail(tx->err, JOB_STORE_FAILED, NULL, "out of memory");
+            job_store_fail(tx->err, JOB_STORE_FAILED, NULL, "out of memory");
             goto out;
         }
         if (audit_write(db, tx->actor, "job.dependencies", "job", id,
@@ -484,7 +469,7 @@ job_deps_change(struct db *db, const struct audit_actor *actor, const struct job
     err->pos = -1;
     *changed = 0;
     if (change->nadd > JOB_DEPS_MAX || change->nremove > JOB_DEPS_MAX) {
-        deps_fail(err, JOB_STORE_INVALID, "upstream", "at most %d upstream jobs at once",
+        job_store_fail(err, JOB_STORE_INVALID, "upstream", "at most %d upstream jobs at once",
                   JOB_DEPS_MAX);
         return -1;
     }

@@ -168,10 +168,9 @@ struct store_tx {
     int changed;
 };
 
-/* err gets code, the field the error is about (NULL: none) and the message. */
-static void TC_PRINTF(4, 5)
-store_fail(struct job_store_error *err, enum job_store_code code, const char *field,
-           const char *fmt, ...)
+void
+job_store_fail(struct job_store_error *err, enum job_store_code code, const char *field,
+               const char *fmt, ...)
 {
     va_list ap;
 
@@ -191,7 +190,7 @@ store_db_fail(struct db *db, struct job_store_error *err)
     if (msg[0] == '\0')
         msg = "unknown error";
     /* The first line only: libpq's hints follow on further lines. */
-    store_fail(err, JOB_STORE_FAILED, NULL, "database error: %.*s", (int)strcspn(msg, "\n"),
+    job_store_fail(err, JOB_STORE_FAILED, NULL, "database error: %.*s", (int)strcspn(msg, "\n"),
                msg);
 }
 
@@ -213,19 +212,19 @@ check_schedule(const char *text, const char *zone, struct job_store_error *err)
     struct schedule *s;
 
     if (strlen(text) > SCHEDULE_TEXT_LIMIT) {
-        store_fail(err, JOB_STORE_INVALID, "schedule", "bad schedule: longer than %d characters",
+        job_store_fail(err, JOB_STORE_INVALID, "schedule", "bad schedule: longer than %d characters",
                    SCHEDULE_TEXT_LIMIT);
         err->pos = SCHEDULE_TEXT_LIMIT;
         return -1;
     }
     /* schedule_parse takes "" for UTC; the column wants a name. */
     if (zone != NULL && zone[0] == '\0') {
-        store_fail(err, JOB_STORE_INVALID, "timezone", "bad time zone: empty time zone name at 0");
+        job_store_fail(err, JOB_STORE_INVALID, "timezone", "bad time zone: empty time zone name at 0");
         err->pos = 0;
         return -1;
     }
     if (zone != NULL && strlen(zone) > TIMEZONE_TEXT_LIMIT) {
-        store_fail(err, JOB_STORE_INVALID, "timezone", "bad time zone: longer than %d characters",
+        job_store_fail(err, JOB_STORE_INVALID, "timezone", "bad time zone: longer than %d characters",
                    TIMEZONE_TEXT_LIMIT);
         err->pos = TIMEZONE_TEXT_LIMIT;
         return -1;
@@ -233,7 +232,7 @@ check_schedule(const char *text, const char *zone, struct job_store_error *err)
     if ((s = schedule_parse(text, zone, &serr)) == NULL) {
         int zone_part = serr.part == SCHEDULE_PART_ZONE;
 
-        store_fail(err, JOB_STORE_INVALID, zone_part ? "timezone" : "schedule", "bad %s: %s at %d",
+        job_store_fail(err, JOB_STORE_INVALID, zone_part ? "timezone" : "schedule", "bad %s: %s at %d",
                    zone_part ? "time zone" : "schedule", serr.msg, serr.pos);
         err->pos = serr.pos;
         return -1;
@@ -251,31 +250,31 @@ check_numbers(const struct job_def *def, const char **policy, struct job_store_e
     *policy = NULL;
     if (def->timeout_s != JOB_DEF_UNSET &&
         (def->timeout_s < 1 || def->timeout_s > JOB_TIMEOUT_MAX_S)) {
-        store_fail(err, JOB_STORE_INVALID, "timeout_s", "timeout must be from 1 s to %d s (7 days)",
+        job_store_fail(err, JOB_STORE_INVALID, "timeout_s", "timeout must be from 1 s to %d s (7 days)",
                    JOB_TIMEOUT_MAX_S);
         return -1;
     }
     if (def->max_retries != JOB_DEF_UNSET &&
         (def->max_retries < 0 || def->max_retries > JOB_RETRIES_MAX)) {
-        store_fail(err, JOB_STORE_INVALID, "max_retries", "retries must be from 0 to %d",
+        job_store_fail(err, JOB_STORE_INVALID, "max_retries", "retries must be from 0 to %d",
                    JOB_RETRIES_MAX);
         return -1;
     }
     if (def->retry_backoff_s != JOB_DEF_UNSET &&
         (def->retry_backoff_s < 0 || def->retry_backoff_s > JOB_BACKOFF_MAX_S)) {
-        store_fail(err, JOB_STORE_INVALID, "retry_backoff_s",
+        job_store_fail(err, JOB_STORE_INVALID, "retry_backoff_s",
                    "retry backoff must be from 0 s to %d s (1 day)",
                    JOB_BACKOFF_MAX_S);
         return -1;
     }
     if (def->shards != JOB_DEF_UNSET && (def->shards < 1 || def->shards > JOB_SHARDS_MAX)) {
-        store_fail(err, JOB_STORE_INVALID, "shards", "shards must be from 1 to %d",
+        job_store_fail(err, JOB_STORE_INVALID, "shards", "shards must be from 1 to %d",
                    JOB_SHARDS_MAX);
         return -1;
     }
     if (def->misfire_policy != NULL) {
         if (schedule_policy_parse(def->misfire_policy, &p) < 0) {
-            store_fail(err, JOB_STORE_INVALID, "misfire_policy",
+            job_store_fail(err, JOB_STORE_INVALID, "misfire_policy",
                        "bad misfire policy '%s': use skip or once",
                        def->misfire_policy);
             return -1;
@@ -283,7 +282,7 @@ check_numbers(const struct job_def *def, const char **policy, struct job_store_e
         *policy = p == SCHEDULE_MISFIRE_ONCE ? "once" : "skip";
     }
     if (def->kind != NULL && !job_query_is_kind(def->kind)) {
-        store_fail(err, JOB_STORE_INVALID, "kind",
+        job_store_fail(err, JOB_STORE_INVALID, "kind",
                    "bad kind '%.20s': use shell, http, grpc or noop", def->kind);
         return -1;
     }
@@ -306,28 +305,28 @@ config_merge(const char *stored, const char *kind, const char *patch, struct job
     char *text = NULL;
 
     if ((changes = json_loads(patch, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-        store_fail(err, JOB_STORE_INVALID, "config", "bad config: not valid JSON: %s", jerr.text);
+        job_store_fail(err, JOB_STORE_INVALID, "config", "bad config: not valid JSON: %s", jerr.text);
         goto out;
     }
     if (!json_is_object(changes)) {
-        store_fail(err, JOB_STORE_INVALID, "config", "bad config: config must be a JSON object");
+        job_store_fail(err, JOB_STORE_INVALID, "config", "bad config: config must be a JSON object");
         goto out;
     }
     root = stored != NULL ? json_loads(stored, 0, NULL) : json_object();
     if (root == NULL || !json_is_object(root)) {
-        store_fail(err, JOB_STORE_INVALID, "config", "the stored config is not a JSON object");
+        job_store_fail(err, JOB_STORE_INVALID, "config", "the stored config is not a JSON object");
         goto out;
     }
     json_object_foreach(changes, key, value) {
         if (json_is_null(value)) {
             json_object_del(root, key); /* -1 when it was not there: nothing to remove */
         } else if (json_object_set(root, key, value) < 0) {
-            store_fail(err, JOB_STORE_FAILED, NULL, "out of memory");
+            job_store_fail(err, JOB_STORE_FAILED, NULL, "out of memory");
             goto out;
         }
     }
     if ((text = json_dumps(root, JSON_COMPACT)) == NULL) {
-        store_fail(err, JOB_STORE_FAILED, NULL, "out of memory");
+        job_store_fail(err, JOB_STORE_FAILED, NULL, "out of memory");
         goto out;
     }
     if (job_config_check(kind, text, &cerr) < 0) {
@@ -335,7 +334,7 @@ config_merge(const char *stored, const char *kind, const char *patch, struct job
 
         snprintf(field, sizeof(field), "config%s%.60s", cerr.field[0] != '\0' ? "." : "",
                  cerr.field);
-        store_fail(err, JOB_STORE_INVALID, field, "bad config: %s", cerr.msg);
+        job_store_fail(err, JOB_STORE_INVALID, field, "bad config: %s", cerr.msg);
         free(text);
         text = NULL;
     }
@@ -357,7 +356,7 @@ department_id(struct db *db, const char *name, char *buf, size_t size, struct jo
         goto out;
     }
     if (PQntuples(res) == 0) {
-        store_fail(err, JOB_STORE_NOT_FOUND, "department", "no department named '%s'", name);
+        job_store_fail(err, JOB_STORE_NOT_FOUND, "department", "no department named '%s'", name);
         goto out;
     }
     snprintf(buf, size, "%s", PQgetvalue(res, 0, 0));
@@ -387,9 +386,9 @@ read_job(struct db *db, struct store_tx *tx)
     if (PQntuples(res) == 0 || (ref->department_id > 0 &&
                                 db_get_int64(res, 0, READ_DEPARTMENT, 0) != ref->department_id)) {
         if (ref->id > 0)
-            store_fail(tx->err, JOB_STORE_NOT_FOUND, NULL, "no job %lld", (long long)ref->id);
+            job_store_fail(tx->err, JOB_STORE_NOT_FOUND, NULL, "no job %lld", (long long)ref->id);
         else
-            store_fail(tx->err, JOB_STORE_NOT_FOUND, NULL, "no job named '%s'", ref->name);
+            job_store_fail(tx->err, JOB_STORE_NOT_FOUND, NULL, "no job named '%s'", ref->name);
         PQclear(res);
         return NULL;
     }
@@ -429,7 +428,7 @@ store_run(struct db *db, int (*body)(struct db *db, void *arg), struct store_tx 
             return -1;
         }
     }
-    store_fail(tx->err, JOB_STORE_CONFLICT, NULL,
+    job_store_fail(tx->err, JOB_STORE_CONFLICT, NULL,
                "job '%s' kept changing while this command ran (an instance is busy with it);"
                " try again",
                tx->name);
@@ -471,10 +470,10 @@ static void
 department_gone(const struct job_def *def, struct job_store_error *err)
 {
     if (def->department_id > 0)
-        store_fail(err, JOB_STORE_NOT_FOUND, "department", "no department %lld",
+        job_store_fail(err, JOB_STORE_NOT_FOUND, "department", "no department %lld",
                    (long long)def->department_id);
     else
-        store_fail(err, JOB_STORE_NOT_FOUND, "department", "no department named '%s'",
+        job_store_fail(err, JOB_STORE_NOT_FOUND, "department", "no department named '%s'",
                    def->department != NULL ? def->department : "default");
 }
 
@@ -482,7 +481,7 @@ department_gone(const struct job_def *def, struct job_store_error *err)
 static void
 bad_name(const char *name, struct job_store_error *err)
 {
-    store_fail(err, JOB_STORE_INVALID, "name",
+    job_store_fail(err, JOB_STORE_INVALID, "name",
                "bad job name '%s': use letters, digits and . _ : - (starting with a"
                " letter, digit or _), at most 128 characters",
                name);
@@ -542,13 +541,13 @@ create_body(struct db *db, void *arg)
                         " RETURNING id, department_id, to_jsonb(jobs)::text",
                   strbuf_str(&cols), strbuf_str(&vals));
     if (strbuf_failed(&cols) || strbuf_failed(&vals) || strbuf_failed(&sql)) {
-        store_fail(tx->err, JOB_STORE_FAILED, NULL, "out of memory");
+        job_store_fail(tx->err, JOB_STORE_FAILED, NULL, "out of memory");
         goto out;
     }
     if ((res = db_query(db, strbuf_str(&sql), n, params)) == NULL) {
         switch (db_last_error(db)) {
         case DB_ERR_UNIQUE:
-            store_fail(tx->err, JOB_STORE_CONFLICT, "name", "a job named '%s' already exists",
+            job_store_fail(tx->err, JOB_STORE_CONFLICT, "name", "a job named '%s' already exists",
                        def->name);
             break;
         case DB_ERR_CHECK:
@@ -606,7 +605,7 @@ job_store_create(struct db *db, const struct audit_actor *actor, const struct jo
     store_tx_init(&tx, actor, NULL, err);
     tx.def = def;
     if (def->name == NULL || def->schedule == NULL || def->config == NULL) {
-        store_fail(err, JOB_STORE_INVALID, NULL, "a job needs a name, a schedule and a config");
+        job_store_fail(err, JOB_STORE_INVALID, NULL, "a job needs a name, a schedule and a config");
         return -1;
     }
     snprintf(tx.name, sizeof(tx.name), "%s", def->name);
@@ -630,7 +629,7 @@ update_refused(struct db *db, const struct job_def *def, struct job_store_error 
         department_gone(def, err);
         break;
     case DB_ERR_UNIQUE:
-        store_fail(err, JOB_STORE_CONFLICT, "name", "a job named '%s' already exists",
+        job_store_fail(err, JOB_STORE_CONFLICT, "name", "a job named '%s' already exists",
                    def->name != NULL ? def->name : "?");
         break;
     case DB_ERR_CHECK:
@@ -638,7 +637,7 @@ update_refused(struct db *db, const struct job_def *def, struct job_store_error 
         if (def->name != NULL)
             bad_name(def->name, err);
         else
-            store_fail(err, JOB_STORE_INVALID, NULL, "the database refused the change: %s",
+            job_store_fail(err, JOB_STORE_INVALID, NULL, "the database refused the change: %s",
                        db_last_message(db));
         break;
     default:
@@ -665,7 +664,7 @@ update_body(struct db *db, void *arg)
     id = PQgetvalue(row, 0, READ_ID);
     kind = PQgetvalue(row, 0, READ_KIND);
     if (def->version > 0 && db_get_int64(row, 0, READ_VERSION, 0) != def->version) {
-        store_fail(tx->err, JOB_STORE_STALE, "version",
+        job_store_fail(tx->err, JOB_STORE_STALE, "version",
                    "job '%s' changed since version %lld was read (it is at version %s now):"
                    " read it again",
                    tx->name, (long long)def->version, PQgetvalue(row, 0, READ_VERSION));
@@ -681,7 +680,7 @@ update_body(struct db *db, void *arg)
     /* Another kind starts from an empty config: the old keys mean nothing to it. */
     if (def->kind != NULL && strcmp(def->kind, kind) != 0) {
         if (def->config == NULL) {
-            store_fail(tx->err, JOB_STORE_INVALID, "config",
+            job_store_fail(tx->err, JOB_STORE_INVALID, "config",
                        "job '%s' is a %s job: a %s job needs its config", tx->name, kind,
                        def->kind);
             goto out;
@@ -705,7 +704,7 @@ update_body(struct db *db, void *arg)
         (nbusy = job_shards_running(db, db_get_int64(row, 0, READ_ID, 0), def->shards, busy,
                                     sizeof(busy))) != 0) {
         if (nbusy > 0)
-            store_fail(tx->err, JOB_STORE_CONFLICT, "shards",
+            job_store_fail(tx->err, JOB_STORE_CONFLICT, "shards",
                        "job '%s' cannot have %d shards while shards %s run: wait for them to"
                        " end, or kill them", tx->name, def->shards, busy);
         goto out;
@@ -782,7 +781,7 @@ delete_body(struct db *db, void *arg)
         goto out;
     if ((strcmp(PQgetvalue(row, 0, READ_STATUS), "running") == 0 ||
          tx->shards_running[0] != '\0') && !tx->force) {
-        store_fail(tx->err, JOB_STORE_CONFLICT, "force",
+        job_store_fail(tx->err, JOB_STORE_CONFLICT, "force",
                    "job '%s' is running: kill it first, or force the deletion", tx->name);
         goto out;
     }
@@ -855,14 +854,14 @@ act_statement(const struct store_tx *tx, const PGresult *row, enum job_outcome *
     case JOB_ACTION_RUN:
         *audit_action = "job.run";
         if (running || tx->shards_running[0] != '\0') {
-            store_fail(tx->err, JOB_STORE_CONFLICT, NULL, "job '%s' is already running%s%s%s",
+            job_store_fail(tx->err, JOB_STORE_CONFLICT, NULL, "job '%s' is already running%s%s%s",
                        tx->name, running ? "" : " (shards ", running ? "" : tx->shards_running,
                        running ? "" : ")");
             return NULL;
         }
         /* The due query passes over such a job: it would never start. */
         if (!PQgetisnull(row, 0, READ_SCHEDULE_ERROR)) {
-            store_fail(tx->err, JOB_STORE_CONFLICT, "schedule",
+            job_store_fail(tx->err, JOB_STORE_CONFLICT, "schedule",
                        "job '%s' cannot run until its schedule is fixed (%s)", tx->name,
                        PQgetvalue(row, 0, READ_SCHEDULE_ERROR));
             return NULL;
@@ -871,7 +870,7 @@ act_statement(const struct store_tx *tx, const PGresult *row, enum job_outcome *
     case JOB_ACTION_KILL:
         *audit_action = "job.kill";
         if (!running && tx->shards_running[0] == '\0') {
-            store_fail(tx->err, JOB_STORE_CONFLICT, NULL, "job '%s' is not running", tx->name);
+            job_store_fail(tx->err, JOB_STORE_CONFLICT, NULL, "job '%s' is not running", tx->name);
             return NULL;
         }
         *outcome = JOB_OUTCOME_REQUESTED;

@@ -48,6 +48,11 @@ struct job_store_error {
     char msg[400];  /* one lower-case line, without a "tablecron:" prefix */
 };
 
+/* Fill err: code, the field the error is about (NULL: none), pos -1 and
+ * the message. */
+void job_store_fail(struct job_store_error *err, enum job_store_code code, const char *field,
+                    const char *fmt, ...) TC_PRINTF(4, 5);
+
 /* Which job a change is for. */
 struct job_ref {
     int64_t id;            /* > 0: the job with this id ... */
