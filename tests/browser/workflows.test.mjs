@@ -11,7 +11,7 @@
 // to its end; waits are Playwright's own, never fixed sleeps.
 
 import { createRequire } from 'node:module';
-import path from 'node:path';
+import { assert, check, failures, report, shoot as shootInto, signIn as signInAs } from './signin.mjs';
 
 const require = createRequire(import.meta.url);
 const { chromium } = require('playwright-core');
@@ -20,56 +20,16 @@ const BASE = process.env.TC_WF_URL;
 const [A, B, C, D, OK] = (process.env.TC_WF_JOBS || '').split(' ').map(Number);
 const WAIT = 15000;
 const SCREENS = process.env.TC_SCREENS || '';
-let n = 0;
-let failed = 0;
 const problems = [];
 
-function report(ok, desc, diag) {
-  n += 1;
-  console.log(`${ok ? 'ok' : 'not ok'} ${n} - ${desc}`);
-  if (!ok) {
-    failed += 1;
-    for (const line of String(diag || '').split('\n').slice(0, 20)) console.log(`#   ${line}`);
-  }
-}
-
-async function check(desc, fn) {
-  try {
-    await fn();
-    report(true, desc);
-  } catch (e) {
-    report(false, desc, e && e.message ? e.message : String(e));
-  }
-}
-
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-async function signIn(browser, login) {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB' });
-  ctx.setDefaultTimeout(WAIT);
-  const page = await ctx.newPage();
-  page.on('console', (msg) => {
-    if (msg.type() !== 'error') return;
-    const url = (msg.location() || {}).url || '';
-    // Provoked: 401 before signing in, 409 for the cycle.
-    if (/status of 401/.test(msg.text()) && /\/api\/v1\/(me|login)$/.test(url)) return;
-    if (/status of 409/.test(msg.text()) && /\/dependencies$/.test(url)) return;
-    problems.push(`${login}: ${msg.text()} (${url})`);
+function signIn(browser, login) {
+  return signInAs(browser, {
+    base: BASE, login, password: process.env.TC_PASSWORD, wait: WAIT, problems,
+    provoked: (text, url) => /status of 409/.test(text) && /\/dependencies$/.test(url),
   });
-  page.on('pageerror', (err) => problems.push(`${login}: uncaught ${err.message}`));
-  await page.goto(`${BASE}/#/login`);
-  await page.getByLabel('Login', { exact: true }).fill(login);
-  await page.getByLabel('Password', { exact: true }).fill(process.env.TC_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByRole('button', { name: 'Sign out' }).waitFor();
-  return page;
 }
 
-async function shoot(page, name) {
-  if (SCREENS) await page.screenshot({ path: path.join(SCREENS, `${name}.png`), fullPage: true });
-}
+const shoot = (page, name) => shootInto(page, SCREENS, name);
 
 // The nodes drawn: [{job, status}] by the data attributes of the SVG.
 async function nodes(page) {
@@ -153,4 +113,4 @@ try {
   if (browser) await browser.close().catch(() => {});
 }
 console.log('# done');
-process.exit(failed ? 1 : 0);
+process.exit(failures() ? 1 : 0);
