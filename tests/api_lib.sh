@@ -290,3 +290,35 @@ api_routes_table() {
     sed -n 's|^[[:space:]]*{[[:space:]]*"\([A-Z]*\)",[[:space:]]*\(V1[[:space:]]*\)\{0,1\}"\([^"]*\)",[[:space:]]*[a-z_0-9]*,[[:space:]]*\(PERM_[A-Z_]*\).*|\1 \2\3 \4|p' \
         "$TC_SRCDIR/src/api_routes.c" | sed 's|^\([A-Z]*\) V1[[:space:]]*|\1 /api/v1|'
 }
+
+# api_page_script DESC SCRIPT [VAR=VALUE ...]: run tests/browser/SCRIPT in
+# headless chromium against $API_URL (as TC_URL), a_viewer and a_manager
+# signing in with $API_PASSWORD; its TAP lines become this test's, then a
+# check that it ran to its end ("# done").  Without chromium or the node
+# modules, DESC fails with the reason and this returns 1.
+api_page_script() {
+    local desc=$1 script=$2 chromium=${TC_CHROMIUM:-/usr/bin/chromium} screens line finished=no
+    shift 2
+    if ! [ -x "$chromium" ] || ! command -v node >/dev/null ||
+        ! NODE_PATH=$(sh "$TC_SRCDIR/tests/servers/node-deps.sh" \
+            "${TC_BUILDDIR:-$TC_TMP}/tests/node" 2>"$TC_TMP/node-deps.err"); then
+        fail "$desc" "no chromium or node modules: $(cat "$TC_TMP/node-deps.err" 2>/dev/null)"
+        return 1
+    fi
+    export NODE_PATH
+    api_sql "UPDATE users SET password_hash = '$API_PASSWORD_HASH' WHERE login IN ('a_viewer', 'a_manager')"
+    # Screenshots beside the page tests' (make clean removes them).
+    screens=${TC_BUILDDIR:-$TC_TMP}/tests/artifacts/screens
+    mkdir -p "$screens" 2>/dev/null || screens=$TC_TMP
+    while IFS= read -r line; do
+        case $line in
+        'ok '*) pass "${line#ok * - }" ;;
+        'not ok '*) fail "${line#not ok * - }" ;;
+        '# done') finished=yes ;;
+        '#'*) printf '%s\n' "$line" ;;
+        *) printf '# %s\n' "$line" ;;
+        esac
+    done < <(env "$@" TC_URL="$API_URL" TC_CHROMIUM="$chromium" TC_PASSWORD="$API_PASSWORD" \
+        TC_SCREENS="$screens" timeout 120 node "$TC_SRCDIR/tests/browser/$script" 2>&1)
+    is "$finished" yes "the page script ran to its end"
+}

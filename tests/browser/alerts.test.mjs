@@ -3,19 +3,19 @@
 // rules and channels exist (department A: jobs flap and tout, channels
 // json and slack among others).
 //
-// Environment: TC_ALERTS_URL (the instance), TC_CHROMIUM, TC_PASSWORD (of
+// Environment: TC_URL (the instance), TC_CHROMIUM, TC_PASSWORD (of
 // a_manager and a_viewer), TC_SCREENS (a directory for screenshots, may
 // be empty).  Prints one TAP line per check without a plan, and "# done"
 // when it ran to its end; waits are Playwright's own or polls with a
 // deadline, never fixed sleeps.
 
 import { createRequire } from 'node:module';
-import { assert, check, failures, report, shoot as shootInto, signIn as signInAs } from './signin.mjs';
+import { assert, check, failures, launch, report, shoot as shootInto, signIn as signInAs } from './signin.mjs';
 
 const require = createRequire(import.meta.url);
 const { chromium } = require('playwright-core');
 
-const BASE = process.env.TC_ALERTS_URL;
+const BASE = process.env.TC_URL;
 const WAIT = 15000;
 const SCREENS = process.env.TC_SCREENS || '';
 const problems = [];
@@ -33,13 +33,7 @@ const shoot = (page, name) => shootInto(page, SCREENS, name);
 
 let browser;
 try {
-  browser = await chromium.launch({
-    executablePath: process.env.TC_CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--disable-dev-shm-usage'],
-  });
+  browser = await launch(chromium);
   const mgr = await signIn(browser, 'a_manager');
   await check('page: the menu leads to the alerts page', async () => {
     await mgr.getByRole('link', { name: 'Alerts', exact: true }).click();

@@ -1,5 +1,6 @@
 // signin.mjs - what the page checks of alerts.test.mjs and workflows.test.mjs
-// share: TAP lines, a check that turns an exception into "not ok", and a
+// share (run by api_page_script in tests/api_lib.sh): TAP lines, a check
+// that turns an exception into "not ok", chromium's launch, and a
 // signed-in page that collects console errors and uncaught exceptions.
 // (pages.test.mjs keeps its own: it numbers from an offset and takes a
 // screenshot of a failed check's page.)
@@ -33,6 +34,17 @@ export function assert(cond, message) {
 
 export function failures() {
   return failed;
+}
+
+// Headless chromium (TC_CHROMIUM), as the test machines can run it.
+export function launch(chromium) {
+  return chromium.launch({
+    executablePath: process.env.TC_CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-dev-shm-usage'],
+  });
 }
 
 // A new browser context signed in as login at base.  Console errors and

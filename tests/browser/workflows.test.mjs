@@ -4,19 +4,19 @@
 // wf-c, and wf-d after wf-b and wf-c, all in department A; onok runs
 // after flaky).
 //
-// Environment: TC_WF_URL (the instance), TC_CHROMIUM, TC_PASSWORD (of
+// Environment: TC_URL (the instance), TC_CHROMIUM, TC_PASSWORD (of
 // a_manager and a_viewer), TC_WF_JOBS (the ids of wf-a, wf-b, wf-c, wf-d
 // and onok), TC_SCREENS (a directory for screenshots, may be empty).
 // Prints one TAP line per check without a plan, and "# done" when it ran
 // to its end; waits are Playwright's own, never fixed sleeps.
 
 import { createRequire } from 'node:module';
-import { assert, check, failures, report, shoot as shootInto, signIn as signInAs } from './signin.mjs';
+import { assert, check, failures, launch, report, shoot as shootInto, signIn as signInAs } from './signin.mjs';
 
 const require = createRequire(import.meta.url);
 const { chromium } = require('playwright-core');
 
-const BASE = process.env.TC_WF_URL;
+const BASE = process.env.TC_URL;
 const [A, B, C, D, OK] = (process.env.TC_WF_JOBS || '').split(' ').map(Number);
 const WAIT = 15000;
 const SCREENS = process.env.TC_SCREENS || '';
@@ -39,13 +39,7 @@ async function nodes(page) {
 
 let browser;
 try {
-  browser = await chromium.launch({
-    executablePath: process.env.TC_CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--disable-dev-shm-usage'],
-  });
+  browser = await launch(chromium);
   const mgr = await signIn(browser, 'a_manager');
   await check('page: the job page links to its workflow', async () => {
     await mgr.goto(`${BASE}/#/jobs/${B}`);

@@ -326,29 +326,9 @@ cli job edit wf-d --after wf-c:success
 
 # --- the page ------------------------------------------------------------------------------------
 echo "# API done (t=${SECONDS}s)"
-CHROMIUM=${TC_CHROMIUM:-/usr/bin/chromium}
-if [ -x "$CHROMIUM" ] && command -v node >/dev/null && NODE_PATH=$(sh "$TC_SRCDIR/tests/servers/node-deps.sh" \
-        "${TC_BUILDDIR:-$TC_TMP}/tests/node" 2>"$TC_TMP/node-deps.err"); then
-    export NODE_PATH
-    api_sql "UPDATE users SET password_hash = '$API_PASSWORD_HASH' WHERE login IN ('a_viewer', 'a_manager')"
-    screens=${TC_BUILDDIR:-$TC_TMP}/tests/artifacts/screens
-    mkdir -p "$screens" 2>/dev/null || screens=$TC_TMP
-    finished=no
-    while IFS= read -r line; do
-        case $line in
-        'ok '*) pass "${line#ok * - }" ;;
-        'not ok '*) fail "${line#not ok * - }" ;;
-        '# done') finished=yes ;;
-        '#'*) printf '%s\n' "$line" ;;
-        *) printf '# %s\n' "$line" ;;
-        esac
-    done < <(TC_WF_URL=$API_URL TC_CHROMIUM=$CHROMIUM TC_PASSWORD=$API_PASSWORD TC_SCREENS=$screens \
-        TC_WF_JOBS="$A $B $C $D $OK" timeout 120 node "$TC_SRCDIR/tests/browser/workflows.test.mjs" 2>&1)
-    is "$finished" yes "the page script ran to its end"
+if api_page_script "the workflow page in chromium" workflows.test.mjs TC_WF_JOBS="$A $B $C $D $OK"; then
     is "$(q "SELECT condition FROM job_dependencies WHERE downstream_id = $OK AND upstream_id = $A")" "always" \
         "the editor's Runs after saved the new dependency"
-else
-    fail "the workflow page in chromium" "no chromium or node modules: $(cat "$TC_TMP/node-deps.err" 2>/dev/null)"
 fi
 
 # --- the instances stayed healthy --------------------------------------------------------------
