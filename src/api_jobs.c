@@ -91,10 +91,8 @@ static const struct job_sort job_sorts[] = {
 
 /* --- answers --- */
 
-/* A store error as its status: 422 for a bad schedule (with the position),
- * 400 other bad input, 404, 409 (conflict, version_conflict), 5xx. */
-static void
-reply_store_error(struct api_call *call, const struct job_store_error *err)
+void
+api_job_store_error(struct api_call *call, const struct job_store_error *err)
 {
     const char *field = err->field[0] != '\0' ? err->field : NULL;
 
@@ -496,7 +494,7 @@ api_job_create(struct api_call *call)
         goto out;
     api_actor(call, &actor, who, sizeof(who));
     if (job_store_create(call->db, &actor, &def, &id, &err) < 0) {
-        reply_store_error(call, &err);
+        api_job_store_error(call, &err);
         goto out;
     }
     if ((job = fetch_job(call, id)) == NULL)
@@ -549,7 +547,7 @@ api_job_update(struct api_call *call)
         goto out;
     api_actor(call, &actor, who, sizeof(who));
     if (job_store_update(call->db, &actor, &ref, &def, &changed, &err) < 0) {
-        reply_store_error(call, &err);
+        api_job_store_error(call, &err);
         goto out;
     }
     if ((job = fetch_job(call, call->id)) != NULL)
@@ -578,7 +576,7 @@ api_job_delete(struct api_call *call)
     }
     api_actor(call, &actor, who, sizeof(who));
     if (job_store_delete(call->db, &actor, &ref, forced, &err) < 0) {
-        reply_store_error(call, &err);
+        api_job_store_error(call, &err);
         return;
     }
     api_reply(call, 204, NULL);
@@ -608,7 +606,7 @@ act(struct api_call *call, enum job_action action)
     }
     api_actor(call, &actor, who, sizeof(who));
     if (job_store_act(call->db, &actor, &ref, action, &result, &err) < 0) {
-        reply_store_error(call, &err);
+        api_job_store_error(call, &err);
         return;
     }
     if ((job = fetch_job(call, call->id)) == NULL)

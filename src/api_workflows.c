@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_jobs.h"
 #include "api_workflows.h"
 #include "job_deps.h"
 #include "pgjson.h"
@@ -30,30 +31,6 @@ static int64_t
 viewer_of(const struct api_call *call)
 {
     return call->user.is_admin ? 0 : call->user.id;
-}
-
-/* A store error as its status: 400, 404, 409 (a cycle), 5xx. */
-static void
-reply_deps_error(struct api_call *call, const struct job_store_error *err)
-{
-    const char *field = err->field[0] != '\0' ? err->field : NULL;
-
-    switch (err->code) {
-    case JOB_STORE_INVALID:
-        api_error(call, 400, "invalid", field, "%s", err->msg);
-        break;
-    case JOB_STORE_NOT_FOUND:
-        api_error(call, 404, "not_found", field, "%s", err->msg);
-        break;
-    case JOB_STORE_CONFLICT:
-    case JOB_STORE_STALE:
-        api_error(call, 409, "conflict", field, "%s", err->msg);
-        break;
-    case JOB_STORE_OK:
-    case JOB_STORE_FAILED:
-        api_db_error(call);
-        break;
-    }
 }
 
 /* The edge rows of res whose direction is dir, as an array (new
@@ -139,7 +116,7 @@ change(struct api_call *call, const struct job_deps_change *c, int status)
 
     api_actor(call, &actor, who, sizeof(who));
     if (job_deps_change(call->db, &actor, &ref, c, &changed, &err) < 0) {
-        reply_deps_error(call, &err);
+        api_job_store_error(call, &err);
         return;
     }
     if (status != 204)
