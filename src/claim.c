@@ -597,11 +597,14 @@ claim_release(struct db *db, const char *me, const struct release *rs, int n, in
     }
     if ((res = db_query_prepared(db, SQL_RELEASE, 1 + RC_COUNT, params)) == NULL)
         goto out;
+    /* The ids released, found in the sorted runs (a pool may hold thousands). */
     for (int k = 0; k < PQntuples(res); k++) {
-        int64_t id = db_get_int64(res, k, 0, 0);
-        for (int i = 0; i < n; i++)
-            if (rs[i].id == id)
-                released[i] = 1;
+        struct release key = { .id = db_get_int64(res, k, 0, 0) };
+        const struct release *kp = &key, **hit;
+
+        hit = bsearch(&kp, sorted, (size_t)n, sizeof(*sorted), by_job_id);
+        if (hit != NULL)
+            released[*hit - rs] = 1;
     }
     rc = 0;
 out:

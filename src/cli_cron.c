@@ -273,7 +273,10 @@ cli_cron_next(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    if (n < o.count) {
+    if (n < o.count && schedule_is_manual(s)) {
+        fprintf(stderr, "tablecron cron next: @manual never fires by itself: a job with it runs "
+                        "when made due (run now, or an upstream job's run)\n");
+    } else if (n < o.count) {
         char buf[64];
 
         if (tz_format_time(schedule_zone(s), from, buf, sizeof(buf)) < 0)

@@ -3,7 +3,7 @@
 # state each action leaves in the jobs table (checked with psql), audit
 # rows, --json documents, and an end-to-end run against a real instance.
 . "$TC_SRCDIR/tests/lib.sh"
-plan 323
+plan 325
 
 "$TABLECRON" migrate >/dev/null 2>&1 || { echo "Bail out! migrate failed"; exit 1; }
 
@@ -109,6 +109,9 @@ first_local=$(tc job show backup --json | jpy 'd["next_fire_times"][0]["local"]'
 is "$first_local" "$(tc cron next '0 3 * * *' --tz Europe/Paris --count 1)" \
     "the first fire time is the schedule's, in the job's zone"
 tc job show backup --json | json_ok && pass "job show --json parses" || fail "job show --json parses"
+run_status 1 "cron next @manual: nothing to list (exit 1)" tc cron next @manual
+is "$TC_OUT" "tablecron cron next: @manual never fires by itself: a job with it runs when made due (run now, or an upstream job's run)" \
+    "and says why"
 is "$(tc job show backup --json | jpy 'd["config"]["command"] + "|" + str(len(d["next_fire_times"])) + "|" + str(d["recent_executions"])')" \
     "echo backing up|5|[]" "job show --json has the config, fire times and executions"
 run_status 1 "job show of an unknown job is exit 1" tc job show nope
